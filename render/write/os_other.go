@@ -1,0 +1,13 @@
+//go:build !(darwin || dragonfly || freebsd || linux || netbsd || openbsd)
+
+package write
+
+// lock does nothing where flock(2) is missing: concurrent renders into one
+// directory are not detected there.
+func lock(path, dir string) (unlock func(), err error) {
+	return func() {}, nil
+}
+
+// syncDir does nothing: Windows cannot fsync a directory, and the other
+// platforms that land here are not ones aiobs is tested on.
+func syncDir(dir string) error { return nil }

@@ -1,0 +1,67 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
+package write
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// lock takes an exclusive, non-blocking flock on path, which guards dir, and
+// returns the function that releases it. The kernel drops the lock when the
+// process dies, so a killed render never leaves the directory locked.
+func lock(path, dir string) (unlock func(), err error) {
+	// Unlock removes the file. A second render that opened it just before then
+	// locks a removed file, so it checks that it locked the file now at path and
+	// otherwise tries again.
+	for range 3 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("lock output directory: %w", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, fmt.Errorf("another aiobs render is writing %s (lock %s)", dir, path)
+			}
+			return nil, fmt.Errorf("lock output directory: %w", err)
+		}
+		if sameFile(f, path) {
+			return func() {
+				// Removing first means nobody can lock this file once we let go.
+				// A lock file left behind by a failed removal does no harm.
+				os.Remove(path)
+				f.Close()
+			}, nil
+		}
+		f.Close()
+	}
+	return nil, fmt.Errorf("another aiobs render is writing %s (lock %s)", dir, path)
+}
+
+func sameFile(f *os.File, path string) bool {
+	held, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Stat(path)
+	return err == nil && os.SameFile(held, now)
+}
+
+// syncDir makes the entries of dir durable, which fsync of the files inside does not.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
