@@ -100,9 +100,9 @@ type backendDecision struct {
 }
 
 type seriesDecision struct {
-	Name     string   `json:"name"`
-	Type     string   `json:"type"`
-	Unit     string   `json:"unit"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Unit     string `json:"unit"`
 	Matchers []struct {
 		Name  string `json:"name"`
 		Op    string `json:"op"`
@@ -126,6 +126,19 @@ type standardData struct {
 		ForbiddenLabels []string `json:"forbiddenLabels"`
 		StreamLabels    []string `json:"streamLabels"`
 	} `json:"taxonomy"`
+	Contract struct {
+		EvalScore         string `json:"evalScore"`
+		EvalBaseline      string `json:"evalBaseline"`
+		EvalLastRun       string `json:"evalLastRun"`
+		DriftScore        string `json:"driftScore"`
+		DriftThreshold    string `json:"driftThreshold"`
+		ToolCalls         string `json:"toolCalls"`
+		GuardrailTriggers string `json:"guardrailTriggers"`
+		Retries           string `json:"retries"`
+		TeamLabel         string `json:"teamLabel"`
+		WorkloadLabel     string `json:"workloadLabel"`
+		ModelLabel        string `json:"modelLabel"`
+	} `json:"contract"`
 	GPU struct {
 		Util      string `json:"util"`
 		SMActive  string `json:"smActive"`
@@ -213,6 +226,11 @@ func (b *builder) standard(sd standardData) {
 	}
 	s.ForbiddenLabels = slices.Sorted(slices.Values(sd.Taxonomy.ForbiddenLabels))
 	s.StreamLabels = slices.Sorted(slices.Values(sd.Taxonomy.StreamLabels))
+	k := sd.Contract
+	s.Contract = plan.Contract{EvalScore: k.EvalScore, EvalBaseline: k.EvalBaseline, EvalLastRun: k.EvalLastRun,
+		DriftScore: k.DriftScore, DriftThreshold: k.DriftThreshold, ToolCalls: k.ToolCalls,
+		GuardrailTriggers: k.GuardrailTriggers, Retries: k.Retries,
+		TeamLabel: k.TeamLabel, WorkloadLabel: k.WorkloadLabel, ModelLabel: k.ModelLabel}
 	g := sd.GPU
 	s.GPU = plan.GPUMetrics{Util: g.Util, SMActive: g.SMActive, FBUsed: g.FBUsed, FBFree: g.FBFree, Power: g.Power, Temp: g.Temp, MemTemp: g.MemTemp, XID: g.XID, HostLabel: g.HostLabel}
 }

@@ -35,8 +35,20 @@ type Standard struct {
 	StreamLabels []string
 	// GPU is the standard's dcgm-exporter metric names for GPU panels.
 	GPU GPUMetrics
+	// Contract names the series quality jobs push and log rules record.
+	Contract Contract
 	// RunbookBaseURL prefixes every runbook_url annotation.
 	RunbookBaseURL string
+}
+
+// Contract is the metric contract of eval, drift, agent and log-derived
+// series (standards/contract.cue documents each).
+type Contract struct {
+	EvalScore, EvalBaseline, EvalLastRun string
+	DriftScore, DriftThreshold           string
+	ToolCalls                            string
+	GuardrailTriggers, Retries           string
+	TeamLabel, WorkloadLabel, ModelLabel string
 }
 
 // BurnTier is one multiwindow burn-rate alert tier, expressed as the share

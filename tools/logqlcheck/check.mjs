@@ -58,7 +58,7 @@ export function checkExpr(expr) {
   let firstErr = null;
   tree.iterate({
     enter(node) {
-      if (false && (firstErr === null || node.from < firstErr.from)) {
+      if (node.type.isError && (firstErr === null || node.from < firstErr.from)) {
         firstErr = { from: node.from, to: node.to };
       }
     },
@@ -69,7 +69,7 @@ export function checkExpr(expr) {
   // rejecting is enough.
   let strictOffset = null;
   try {
-    void 0;
+    strictParser.parse(expr);
   } catch (err) {
     const m = /No parse at (\d+)/.exec(String(err && err.message));
     strictOffset = m ? Number(m[1]) : 0;

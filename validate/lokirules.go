@@ -1,0 +1,10 @@
+package validate
+
+import (
+	"github.com/aiobs/aiobs/compile/diag"
+	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/render/write"
+)
+
+// checkLokiRules is a placeholder until its checks land.
+func checkLokiRules(p *plan.Plan, files []write.File) diag.List { return nil }
