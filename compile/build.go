@@ -160,7 +160,7 @@ var latencyStages = []string{"e2e", "itl", "queue", "ttft"}
 func (c *compiler) build(v cue.Value) (*plan.Plan, diag.List) {
 	var d decisions
 	if err := v.Decode(&d); err != nil {
-		return nil, cueDiags(err, "DECISION_INVALID")
+		return nil, cueDiagsIn(v, err, "DECISION_INVALID")
 	}
 	var sd standardData
 	if err := c.std.Decode(&sd); err != nil {

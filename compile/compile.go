@@ -103,7 +103,7 @@ func readDecisions(dir string, opts Options) ([]decisionFile, diag.List) {
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, diag.List{{Pos: diag.Pos{File: filepath.ToSlash(dir)}, Rule: "DECISIONS_UNREADABLE", Severity: diag.Error,
+		return nil, diag.List{{Pos: diag.Pos{File: display(".")}, Rule: "DECISIONS_UNREADABLE", Severity: diag.Error,
 			Msg: "cannot read decisions directory: " + pathError(err)}}
 	}
 	var out []decisionFile
@@ -148,7 +148,7 @@ func readDecisions(dir string, opts Options) ([]decisionFile, diag.List) {
 		out = append(out, decisionFile{name: name, file: f})
 	}
 	if len(diags) == 0 && len(out) == 0 {
-		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: filepath.ToSlash(dir)}, Rule: "DECISIONS_EMPTY", Severity: diag.Error,
+		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: display(".")}, Rule: "DECISIONS_EMPTY", Severity: diag.Error,
 			Msg: "no .cue files in the decisions directory; run 'aiobs init' to create one"})
 	}
 	return out, diags
@@ -209,7 +209,7 @@ func (c *compiler) evaluate(files []decisionFile) (cue.Value, diag.List) {
 		return cue.Value{}, diags
 	}
 	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return cue.Value{}, cueDiags(err, "DECISION_INVALID")
+		return cue.Value{}, cueDiagsIn(v, err, "DECISION_INVALID")
 	}
 	return v, nil
 }

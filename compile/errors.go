@@ -1,10 +1,12 @@
 package compile
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
+	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 
@@ -16,7 +18,12 @@ import (
 // Raw CUE messages need polishing: the default-value branch of a disjunction
 // adds noise, enum conflicts list every alternative separately, and the
 // primary position is often inside the standard rather than the decision.
-func cueDiags(err error, rule string) diag.List {
+func cueDiags(err error, rule string) diag.List { return cueDiagsIn(cue.Value{}, err, rule) }
+
+// cueDiagsIn is cueDiags with the evaluated root, used to anchor errors
+// that CUE reports without a user position (a missing required field) at
+// the nearest enclosing decision, and to suggest field names.
+func cueDiagsIn(root cue.Value, err error, rule string) diag.List {
 	var out diag.List
 	byPath := map[string][]cueerrors.Error{}
 	var order []string
@@ -28,13 +35,13 @@ func cueDiags(err error, rule string) diag.List {
 		byPath[key] = append(byPath[key], e)
 	}
 	for _, key := range order {
-		out = append(out, polish(key, byPath[key], rule))
+		out = append(out, polish(root, key, byPath[key], rule))
 	}
 	return out
 }
 
 // polish merges the CUE errors reported for one path into one diagnostic.
-func polish(path string, errs []cueerrors.Error, rule string) diag.Diagnostic {
+func polish(root cue.Value, path string, errs []cueerrors.Error, rule string) diag.Diagnostic {
 	var msgs []string
 	var user, std []diag.Pos
 	for _, e := range errs {
@@ -58,14 +65,25 @@ func polish(path string, errs []cueerrors.Error, rule string) diag.Diagnostic {
 	user = slices.Compact(user)
 	slices.SortFunc(std, diag.Pos.Compare)
 	std = slices.Compact(std)
-	if len(user) > 0 {
+	// The standard's own positions (the #Decisions map, the schema line)
+	// mean nothing to a user who cannot open those files; they are shown
+	// only when nothing in the user's files is involved.
+	switch {
+	case len(user) > 0:
 		d.Pos = user[0]
-		d.Related = append(d.Related, user[1:]...)
+		d.Related = user[1:]
+	case root.Exists():
+		d.Pos = enclosing(root, errs[0].Path())
 	}
-	d.Related = append(d.Related, std...)
-	d.Msg = mergeMessages(msgs)
+	if !d.Pos.IsValid() && len(std) > 0 {
+		d.Related = std[:1]
+	}
 	if d.Rule == "DECISION_INVALID" {
-		d.Rule = classify(d.Msg)
+		d.Rule = classify(strings.Join(msgs, "; "))
+	}
+	d.Msg = mergeMessages(msgs)
+	if d.Rule == "DECISION_UNKNOWN_FIELD" {
+		d.Msg = unknownField(root, errs[0].Path())
 	}
 	return d
 }
@@ -82,11 +100,93 @@ func cleanMessage(m string) string {
 	return strings.TrimSpace(m)
 }
 
+// enclosing finds the user's position of the nearest ancestor of path, for
+// errors about something that is absent.
+func enclosing(root cue.Value, path []string) diag.Pos {
+	for n := len(path) - 1; n > 0; n-- {
+		sels := make([]cue.Selector, 0, n)
+		for _, p := range path[:n] {
+			if p == "#Decisions" {
+				continue
+			}
+			sels = append(sels, cue.Str(p))
+		}
+		if pos := userPos(root.LookupPath(cue.MakePath(sels...))); pos.IsValid() {
+			return pos
+		}
+	}
+	return diag.Pos{}
+}
+
+// userPos is the first position of v that lies in a user file.
+func userPos(v cue.Value) diag.Pos {
+	if p := position(v.Pos()); p.IsValid() && !isStandard(p) {
+		return p
+	}
+	_, args := v.Expr()
+	for _, a := range args {
+		if p := position(a.Pos()); p.IsValid() && !isStandard(p) {
+			return p
+		}
+	}
+	return diag.Pos{}
+}
+
+// nameMaps are the maps whose keys are names a user chooses.
+var nameMaps = map[string]string{"environments": "environment", "teams": "team", "workloads": "workload", "backends": "backend"}
+
+// unknownField explains a field the schema does not allow: a badly formed
+// name where the parent is a map of names, else the nearest allowed field.
+func unknownField(root cue.Value, path []string) string {
+	path = slices.DeleteFunc(slices.Clone(path), func(p string) bool { return p == "#Decisions" })
+	if len(path) == 0 {
+		return "field not allowed here"
+	}
+	name := path[len(path)-1]
+	if len(path) >= 2 {
+		if kind, ok := nameMaps[path[len(path)-2]]; ok {
+			return fmt.Sprintf("%q is not a valid %s name: want lowercase letters, digits and single dashes, starting with a letter, at most 30 characters", name, kind)
+		}
+	}
+	var allowed []string
+	parent := root
+	if len(path) > 1 {
+		sels := make([]cue.Selector, len(path)-1)
+		for i, p := range path[:len(path)-1] {
+			sels[i] = cue.Str(p)
+		}
+		parent = root.LookupPath(cue.MakePath(sels...))
+	}
+	if it, err := parent.Fields(cue.Optional(true)); err == nil {
+		for it.Next() {
+			if f := it.Selector().Unquoted(); f != name {
+				allowed = append(allowed, f)
+			}
+		}
+	}
+	slices.Sort(allowed)
+	msg := fmt.Sprintf("field %q is not allowed here%s", name, suggest(name, allowed))
+	if len(allowed) > 0 {
+		msg += "; allowed fields: " + strings.Join(allowed, ", ")
+	}
+	return msg
+}
+
 // mergeMessages collapses the alternatives of an enum conflict into one
 // "use one of" message and drops duplicates.
 func mergeMessages(msgs []string) string {
+	msgs = slices.DeleteFunc(msgs, func(m string) bool { return m == "" })
 	slices.Sort(msgs)
 	msgs = slices.Compact(msgs)
+	// A conflict between two concrete values next to a more telling message
+	// is the default branch of a disjunction (availability: *99.5 | ...),
+	// which the user never wrote.
+	if len(msgs) > 1 {
+		msgs = slices.DeleteFunc(msgs, func(m string) bool {
+			g, w, ok := parseConflict(m)
+			return ok && concrete(g) && concrete(w)
+		})
+	}
 	var alts []string
 	var rest []string
 	var got string
@@ -105,12 +205,28 @@ func mergeMessages(msgs []string) string {
 		rest = append(rest, "conflicting values "+got+" and "+alts[0])
 	}
 	for i, m := range rest {
-		rest[i] = hint(m)
+		rest[i] = hint(typeMismatch(m))
 	}
 	return strings.Join(rest, "; ")
 }
 
 var conflict = regexp.MustCompile(`^conflicting values (.+?) and (.+?)(?: \(mismatched types .*\))?$`)
+
+var mismatch = regexp.MustCompile(`^conflicting values (.+?) and (.+?) \(mismatched types (\w+) and (\w+)\)$`)
+
+// typeMismatch rewrites CUE's type conflict as what was found and what was
+// wanted.
+func typeMismatch(m string) string {
+	s := mismatch.FindStringSubmatch(m)
+	if s == nil {
+		return m
+	}
+	return fmt.Sprintf("%s is a %s; want a %s", s[1], s[3], s[4])
+}
+
+var literal = regexp.MustCompile(`^(".*"|-?[0-9][0-9.eE+-]*|true|false|null)$`)
+
+func concrete(s string) bool { return literal.MatchString(s) }
 
 func parseConflict(m string) (got, want string, ok bool) {
 	s := conflict.FindStringSubmatch(m)
@@ -126,11 +242,11 @@ var hints = []struct {
 	re  *regexp.Regexp
 	say string
 }{
-	{regexp.MustCompile(`does not match =~"\^\[a-z\]\(\[a-z0-9\]\|-\[a-z0-9\]\)`), "want a name of lowercase letters, digits and single dashes, starting with a letter, at most 30 characters"},
-	{regexp.MustCompile(`does not match =~"\^\(\[0-9\]\+\(ms`), "want a Prometheus duration such as 30s, 5m, 1h or 30d"},
-	{regexp.MustCompile(`does not match =~"\^\[a-zA-Z_\]\[a-zA-Z0-9_\]\{0,62\}\$"`), "want a label name of letters, digits and underscores, not starting with a digit"},
-	{regexp.MustCompile(`does not match =~"\^\[a-zA-Z0-9_-\]\{1,40\}\$"`), "want a Grafana uid of at most 40 letters, digits, '-' or '_'"},
-	{regexp.MustCompile(`does not match =~"\^\[\^\\\\x00-\\\\x1f\\\\x7f\]\{1,128\}\$"`), "want 1 to 128 printable characters without control characters"},
+	{regexp.MustCompile(`=~"\^\[a-z\]\(\[a-z0-9\]\|-\[a-z0-9\]\)`), "want a name of lowercase letters, digits and single dashes, starting with a letter, at most 30 characters"},
+	{regexp.MustCompile(`=~"\^\(\[0-9\]\+\(ms`), "want a Prometheus duration such as 30s, 5m, 1h or 30d"},
+	{regexp.MustCompile(`=~"\^\[a-zA-Z_\]\[a-zA-Z0-9_\]\{0,62\}\$"`), "want a label name of letters, digits and underscores, not starting with a digit"},
+	{regexp.MustCompile(`=~"\^\[a-zA-Z0-9_-\]\{1,40\}\$"`), "want a Grafana uid of at most 40 letters, digits, '-' or '_'"},
+	{regexp.MustCompile(`=~"\^\[\^\\\\x00-\\\\x1f\\\\x7f\]\{1,128\}\$"`), "want 1 to 128 printable characters without control characters"},
 	{regexp.MustCompile(`matches !~"\^__"`), "label names starting with __ are reserved by Prometheus"},
 }
 
@@ -153,10 +269,10 @@ func classify(msg string) string {
 		return "DECISION_UNKNOWN_FIELD"
 	case strings.Contains(msg, "field is required but not present"), strings.Contains(msg, "incomplete value"):
 		return "DECISION_MISSING"
-	case strings.Contains(msg, "mismatched types"):
-		return "DECISION_TYPE"
 	case strings.Contains(msg, "invalid value"), strings.Contains(msg, "out of bound"):
 		return "DECISION_OUT_OF_BOUNDS"
+	case strings.Contains(msg, "mismatched types"):
+		return "DECISION_TYPE"
 	}
 	return "DECISION_CONFLICT"
 }

@@ -135,7 +135,7 @@ func (t *tree) foreign(name string) bool {
 // read returns the bytes of the regular file at name, or nil for another kind of
 // entry, whose target is never read.
 func (t *tree) read(name string) ([]byte, error) {
-	if !t.nodes[name].info.Mode().IsRegular() {
+	if n, ok := t.nodes[name]; !ok || !n.info.Mode().IsRegular() {
 		return nil, nil
 	}
 	data, err := t.root.ReadFile(name)

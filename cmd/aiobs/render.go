@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aiobs/aiobs/render/write"
+)
+
+type renderFlags struct {
+	decisions string
+	out       string
+	check     bool
+	diff      bool
+}
+
+func newRenderCmd() *cobra.Command {
+	var f renderFlags
+	cmd := &cobra.Command{
+		Use:   "render",
+		Short: "Compile the decisions into the output tree",
+		Long: `render compiles every .cue file of the decisions directory with the embedded
+standard and writes dashboards, rules and provisioning into the output
+directory. The write is atomic: a failure leaves the previous output as it
+was. Only files listed in the output's manifest are replaced or pruned;
+other files are never touched.
+
+With --check nothing is written: the command exits 1 and names the files
+when the output differs from a fresh render. --diff prints a unified diff of
+what would change (and also exits 1 when anything would).
+
+` + exitCodesHelp,
+		Example: `  aiobs render
+  aiobs render --decisions decisions --out dashboards-repo/generated
+  aiobs render --check            # CI: fail when the committed output is stale
+  aiobs render --diff | less`,
+		Args: maxArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRender(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.decisions, flagDecisions, ".", "directory of .cue decision files")
+	fl.StringVar(&f.out, flagOut, "./out", "output directory")
+	fl.BoolVar(&f.check, flagCheck, false, "write nothing; exit 1 and list the files that differ from a fresh render")
+	fl.BoolVar(&f.diff, flagDiff, false, "write nothing; print a unified diff of what would change")
+	cmd.MarkFlagsMutuallyExclusive(flagCheck, flagDiff)
+	return cmd
+}
+
+func runRender(cmd *cobra.Command, f renderFlags) error {
+	_, files, err := compileAndRender(cmd.Context(), f.decisions)
+	if err != nil {
+		return err
+	}
+	stdout := cmd.OutOrStdout()
+	switch {
+	case f.check:
+		stale, err := write.Check(f.out, files)
+		if err != nil {
+			return err
+		}
+		if len(stale) == 0 {
+			fmt.Fprintf(stdout, "%s is up to date (%d files)\n", f.out, len(files))
+			return nil
+		}
+		for _, p := range stale {
+			fmt.Fprintf(cmd.ErrOrStderr(), "stale: %s\n", p)
+		}
+		return &exitError{code: exitFindings, err: fmt.Errorf("%d files in %s differ from a fresh render; run 'aiobs render'", len(stale), f.out)}
+	case f.diff:
+		d, err := write.Diff(f.out, files)
+		if err != nil {
+			return err
+		}
+		if len(d) == 0 {
+			return nil
+		}
+		if _, err := stdout.Write(d); err != nil {
+			return err
+		}
+		return printed(exitFindings)
+	}
+	res, err := write.Apply(f.out, files, write.Options{Version: moduleVersion()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "rendered %d files into %s: %d written, %d unchanged, %d pruned\n",
+		len(files), f.out, len(res.Written), len(res.Unchanged), len(res.Pruned))
+	return nil
+}
