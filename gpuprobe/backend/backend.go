@@ -68,6 +68,8 @@ type Entity struct {
 type Info struct {
 	Name    string // one of the Name constants
 	Address string // host engine address for dcgm-standalone
+	// Fallback says why an earlier backend was not used; set by gpuprobe.Open.
+	Fallback string
 }
 
 // GPU is one physical GPU and, under MIG, its GPU instances.
