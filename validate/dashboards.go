@@ -1,10 +1,597 @@
 package validate
 
 import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
 	"github.com/aiobs/aiobs/render/write"
 )
 
-// checkDashboards is a placeholder until its checks land.
-func checkDashboards(p *plan.Plan, files []write.File) diag.List { return nil }
+// Size limits of a dashboard ConfigMap: kubectl apply's last-applied
+// annotation and the API server's object limit.
+const (
+	maxAppliedBytes   = 262144
+	maxConfigMapBytes = 1 << 20
+)
+
+// checkDashboards proves that every dashboard will bind and query in its
+// environment: datasource references resolve to a datasource of the right
+// type (DATASOURCE_UNBOUND, DATASOURCE_TYPE) and never fall back to
+// Grafana's default (DATASOURCE_DEFAULT); every PromQL query parses
+// (PROMQL_PARSE), rates over $__rate_interval (RATE_INTERVAL) and names
+// only series the workload's catalogue, the standard's GPU set, the
+// quality contract or an aiobs: recording defines (METRIC_UNKNOWN); every
+// panel has a unit and a description (PANEL_UNIT, PANEL_DESCRIPTION), a
+// unique id (PANEL_ID_DUPLICATE) and a place on the grid that no other
+// panel takes (PANEL_OVERLAP); and every sidecar ConfigMap fits through
+// kubectl apply (CONFIGMAP_TOO_LARGE).
+func checkDashboards(p *plan.Plan, files []write.File) diag.List {
+	var out diag.List
+	for _, f := range files {
+		parts := strings.Split(f.Path, "/")
+		if len(parts) < 3 {
+			continue
+		}
+		env := p.Environment(parts[0])
+		switch {
+		case parts[1] == "grafana" && parts[2] == "dashboards" && path.Ext(f.Path) == ".json" && env != nil:
+			out = append(out, checkDashboard(p, env, f)...)
+		case parts[1] == "kubernetes" && parts[2] == "grafana-dashboards" && path.Ext(f.Path) == ".yaml":
+			var pos diag.Pos
+			if env != nil {
+				pos, _ = dashboardScope(p, env, strings.TrimSuffix(path.Base(f.Path), ".yaml"))
+			}
+			out = append(out, checkConfigMap(f, pos)...)
+		}
+	}
+	return out
+}
+
+// dashCheck carries what the checks of one dashboard share.
+type dashCheck struct {
+	path  string
+	pos   diag.Pos
+	env   *plan.Environment
+	known map[string]bool
+	vars  map[string]variable
+	out   diag.List
+}
+
+func (c *dashCheck) finding(rule, format string, args ...any) {
+	c.out = append(c.out, diag.Diagnostic{Pos: c.pos, Rule: rule, Severity: diag.Error, Artifact: c.path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// dashboardJSON is the part of a dashboard the checks read. Datasource
+// references stay raw: a legacy dashboard names them by a bare string.
+type dashboardJSON struct {
+	UID        string      `json:"uid"`
+	Panels     []panelJSON `json:"panels"`
+	Templating struct {
+		List []variableJSON `json:"list"`
+	} `json:"templating"`
+	Annotations struct {
+		List []struct {
+			Name       string          `json:"name"`
+			BuiltIn    float64         `json:"builtIn"`
+			Datasource json.RawMessage `json:"datasource"`
+			Expr       string          `json:"expr"`
+		} `json:"list"`
+	} `json:"annotations"`
+}
+
+type panelJSON struct {
+	ID          *int64          `json:"id"`
+	Type        string          `json:"type"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	Datasource  json.RawMessage `json:"datasource"`
+	GridPos     *struct {
+		H, W, X, Y int
+	} `json:"gridPos"`
+	Targets []struct {
+		RefID      string          `json:"refId"`
+		Expr       string          `json:"expr"`
+		Datasource json.RawMessage `json:"datasource"`
+		Hide       bool            `json:"hide"`
+	} `json:"targets"`
+	FieldConfig struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+	} `json:"fieldConfig"`
+	Options struct {
+		YAxis struct {
+			Unit string `json:"unit"`
+		} `json:"yAxis"`
+	} `json:"options"`
+	Collapsed bool        `json:"collapsed"`
+	Panels    []panelJSON `json:"panels"`
+}
+
+type variableJSON struct {
+	Name       string          `json:"name"`
+	Type       string          `json:"type"`
+	Query      json.RawMessage `json:"query"`
+	Datasource json.RawMessage `json:"datasource"`
+	Current    struct {
+		Value json.RawMessage `json:"value"`
+	} `json:"current"`
+	AllValue string `json:"allValue"`
+}
+
+// variable is a template variable as the checks use it.
+type variable struct {
+	kind string // datasource, query, custom, ...
+	// plugin is a datasource variable's plugin type.
+	plugin string
+	// values are the selected values; all is the All option's regex.
+	values []string
+	all    string
+	query  string
+	ds     json.RawMessage
+}
+
+func checkDashboard(p *plan.Plan, env *plan.Environment, f write.File) diag.List {
+	var d dashboardJSON
+	c := &dashCheck{path: f.Path, env: env}
+	if err := json.Unmarshal(f.Bytes, &d); err != nil {
+		c.finding("DASHBOARD_JSON", "not a dashboard: %v", err)
+		return c.out
+	}
+	c.pos, c.known = dashboardScope(p, env, d.UID)
+	c.vars = map[string]variable{}
+	for _, v := range d.Templating.List {
+		c.vars[v.Name] = parseVariable(v)
+	}
+
+	for _, v := range d.Templating.List {
+		c.checkVariable(v)
+	}
+	for _, a := range d.Annotations.List {
+		where := fmt.Sprintf("annotation %q", a.Name)
+		if a.BuiltIn == 1 {
+			c.resolve(where, a.Datasource, "", false)
+			continue
+		}
+		plugin := c.resolve(where, a.Datasource, "", true)
+		if plugin == "prometheus" && a.Expr != "" {
+			c.promQL(where, a.Expr)
+		}
+	}
+	all := flatten(d.Panels)
+	for _, pn := range all {
+		c.checkPanel(pn)
+	}
+	c.checkIDs(all)
+	c.checkGrid(d.Panels)
+	return c.out
+}
+
+// dashboardScope finds the decision a dashboard renders and the metric
+// names its queries may use. A workload dashboard may use its backend's
+// catalogue, a team's cost dashboard those of the team's workloads, and
+// any other dashboard (the fleet's) every catalogue; all may use the
+// standard's GPU set, the contract and aiobs: recordings.
+func dashboardScope(p *plan.Plan, env *plan.Environment, uid string) (diag.Pos, map[string]bool) {
+	known := map[string]bool{}
+	g := p.Standard.GPU
+	for _, n := range []string{g.Util, g.FBUsed, g.FBFree, g.Power, g.Temp, g.MemTemp, g.SMActive, g.XID} {
+		known[n] = true
+	}
+	k := p.Standard.Contract
+	for _, n := range []string{k.EvalScore, k.EvalBaseline, k.EvalLastRun, k.DriftScore, k.DriftThreshold, k.ToolCalls, k.GuardrailTriggers, k.Retries} {
+		known[n] = true
+	}
+	delete(known, "")
+	var backends []*plan.Backend
+	pos := env.Pos
+	targets := p.TargetsIn(env.Name)
+	for _, t := range targets {
+		if uid == t.Workload.DashboardUID() {
+			backends, pos = []*plan.Backend{t.Backend}, t.Workload.Pos
+			break
+		}
+	}
+	if backends == nil {
+		for _, t := range targets {
+			if uid == plan.UID("aiobs", t.Team.Name, "cost") { // render/grafana.CostUID
+				backends, pos = append(backends, t.Backend), t.Team.Pos
+			}
+		}
+	}
+	if backends == nil {
+		backends = p.Backends
+	}
+	for _, b := range backends {
+		if b == nil {
+			continue
+		}
+		for _, s := range b.Stages {
+			for _, n := range seriesNames(s) {
+				known[n] = true
+			}
+		}
+	}
+	return pos, known
+}
+
+// seriesNames are the names a catalogue series appears under on the wire.
+func seriesNames(s plan.Series) []string {
+	switch s.Type {
+	case "histogram":
+		return []string{s.Name, s.Name + "_bucket", s.Name + "_sum", s.Name + "_count"}
+	case "summary":
+		return []string{s.Name, s.Name + "_sum", s.Name + "_count"}
+	}
+	return []string{s.Name}
+}
+
+func parseVariable(v variableJSON) variable {
+	out := variable{kind: v.Type, all: v.AllValue, ds: v.Datasource}
+	var q string
+	if json.Unmarshal(v.Query, &q) == nil {
+		out.query = q
+	} else {
+		var m struct {
+			Query string `json:"query"`
+		}
+		if json.Unmarshal(v.Query, &m) == nil {
+			out.query = m.Query
+		}
+	}
+	if v.Type == "datasource" {
+		out.plugin = out.query
+	}
+	var one string
+	var many []string
+	switch {
+	case json.Unmarshal(v.Current.Value, &one) == nil:
+		out.values = []string{one}
+	case json.Unmarshal(v.Current.Value, &many) == nil:
+		out.values = many
+	}
+	return out
+}
+
+// bound returns the environment's datasource of a plugin type.
+func (c *dashCheck) bound(plugin string) (plan.Datasource, bool) {
+	for _, ds := range []plan.Datasource{c.env.Datasources.Metrics, c.env.Datasources.Logs, c.env.Datasources.Traces} {
+		if ds.Type == plugin {
+			return ds, true
+		}
+	}
+	return plan.Datasource{}, false
+}
+
+func (c *dashCheck) checkVariable(v variableJSON) {
+	vv := c.vars[v.Name]
+	where := fmt.Sprintf("variable %q", v.Name)
+	switch v.Type {
+	case "datasource":
+		ds, ok := c.bound(vv.plugin)
+		switch {
+		case !ok:
+			c.finding("DATASOURCE_UNBOUND", "%s: environment %s binds no %s datasource", where, c.env.Name, vv.plugin)
+		case len(vv.values) != 1 || vv.values[0] != ds.UID:
+			c.finding("DATASOURCE_UNBOUND", "%s defaults to %s, but environment %s binds %s datasource %s",
+				where, strings.Join(vv.values, ","), c.env.Name, vv.plugin, ds.UID)
+		}
+	case "query":
+		plugin := c.resolve(where, v.Datasource, "", true)
+		if plugin == "prometheus" {
+			if expr, ok := variableQueryExpr(vv.query); ok {
+				c.promQL(where, expr)
+			}
+		}
+	}
+}
+
+// variableQueryExpr is the PromQL inside a Prometheus variable query:
+// label_values(<selector>, label), query_result(<expr>); ok is false for
+// queries without one (label_values(label), label_names()).
+func variableQueryExpr(q string) (string, bool) {
+	q = strings.TrimSpace(q)
+	for _, fn := range []string{"label_values(", "query_result(", "metrics("} {
+		if !strings.HasPrefix(q, fn) || !strings.HasSuffix(q, ")") {
+			continue
+		}
+		inner := strings.TrimSpace(q[len(fn) : len(q)-1])
+		if fn == "label_values(" {
+			i := strings.LastIndex(inner, ",")
+			if i < 0 {
+				return "", false
+			}
+			inner = strings.TrimSpace(inner[:i])
+		}
+		if fn == "metrics(" {
+			return "", false
+		}
+		return inner, inner != ""
+	}
+	return "", false
+}
+
+var varRef = regexp.MustCompile(`^\$\{(\w+)(?::[^}]*)?\}$|^\$(\w+)$|^\[\[(\w+)(?::[^\]]*)?\]\]$`)
+
+// resolve checks a datasource reference and returns its plugin type ("" if
+// unknown). A missing reference is Grafana's default datasource, an error
+// where required.
+func (c *dashCheck) resolve(where string, raw json.RawMessage, want string, required bool) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		if required {
+			c.finding("DATASOURCE_DEFAULT", "%s names no datasource, so Grafana uses its default; reference a <type>_datasource variable", where)
+		}
+		return ""
+	}
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		if m := varRef.FindStringSubmatch(name); m != nil {
+			return c.resolveVar(where, m[1]+m[2]+m[3], want)
+		}
+		c.finding("DATASOURCE_UNBOUND", "%s names datasource %q by name, which no environment binding can check; reference a <type>_datasource variable", where, name)
+		return ""
+	}
+	var ref struct {
+		Type *string `json:"type"`
+		UID  *string `json:"uid"`
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		c.finding("DATASOURCE_UNBOUND", "%s: unreadable datasource reference: %v", where, err)
+		return ""
+	}
+	typ, uid := "", ""
+	if ref.Type != nil {
+		typ = *ref.Type
+	}
+	if ref.UID != nil {
+		uid = *ref.UID
+	}
+	if want == "" {
+		want = typ
+	}
+	switch {
+	case uid == "" || uid == "default":
+		if required || uid == "default" {
+			c.finding("DATASOURCE_DEFAULT", "%s names no datasource uid, so Grafana uses its default; reference a <type>_datasource variable", where)
+		}
+		return typ
+	case uid == "-- Grafana --" || uid == "grafana" || uid == "-- Mixed --" || uid == "-- Dashboard --":
+		return typ
+	}
+	if m := varRef.FindStringSubmatch(uid); m != nil {
+		return c.resolveVar(where, m[1]+m[2]+m[3], want)
+	}
+	for _, ds := range []plan.Datasource{c.env.Datasources.Metrics, c.env.Datasources.Logs, c.env.Datasources.Traces} {
+		if ds.UID != uid {
+			continue
+		}
+		if want != "" && ds.Type != want {
+			c.finding("DATASOURCE_TYPE", "%s wants a %s datasource, but %s is environment %s's %s datasource", where, want, uid, c.env.Name, ds.Type)
+		}
+		return ds.Type
+	}
+	c.finding("DATASOURCE_UNBOUND", "%s uses datasource %s, which environment %s does not bind", where, uid, c.env.Name)
+	return typ
+}
+
+func (c *dashCheck) resolveVar(where, name, want string) string {
+	v, ok := c.vars[name]
+	if !ok || v.kind != "datasource" {
+		c.finding("DATASOURCE_UNBOUND", "%s references $%s, which is not a datasource variable of the dashboard", where, name)
+		return ""
+	}
+	if want != "" && v.plugin != want {
+		c.finding("DATASOURCE_TYPE", "%s wants a %s datasource, but $%s lists %s datasources", where, want, name, v.plugin)
+	}
+	return v.plugin
+}
+
+// dataPanels are the panel types that show numbers and so need a unit.
+var dataPanels = []string{"timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "barchart", "piechart",
+	"histogram", "trend", "xychart", "state-timeline", "status-history", "candlestick", "graph", "singlestat"}
+
+func (c *dashCheck) checkPanel(pn panelJSON) {
+	if pn.Type == "row" {
+		return
+	}
+	where := describePanel(pn)
+	if strings.TrimSpace(pn.Description) == "" {
+		c.finding("PANEL_DESCRIPTION", "%s has no description", where)
+	}
+	if slices.Contains(dataPanels, pn.Type) && pn.FieldConfig.Defaults.Unit == "" && pn.Options.YAxis.Unit == "" {
+		c.finding("PANEL_UNIT", "%s has no unit", where)
+	}
+	if len(pn.Targets) == 0 {
+		return
+	}
+	panelPlugin := c.resolve(where, pn.Datasource, "", true)
+	for _, t := range pn.Targets {
+		twhere := fmt.Sprintf("%s query %s", where, t.RefID)
+		plugin := panelPlugin
+		if len(t.Datasource) > 0 && string(t.Datasource) != "null" {
+			plugin = c.resolve(twhere, t.Datasource, "", false)
+		}
+		if plugin == "prometheus" && t.Expr != "" {
+			c.promQL(twhere, t.Expr)
+		}
+	}
+}
+
+func describePanel(pn panelJSON) string {
+	id := "without id"
+	if pn.ID != nil {
+		id = fmt.Sprint(*pn.ID)
+	}
+	return fmt.Sprintf("panel %s %q", id, pn.Title)
+}
+
+// rateIntervalSentinel stands in for $__rate_interval while parsing, so a
+// rate over any other range can be told apart.
+const rateIntervalSentinel = 4321 * time.Second
+
+// promQL parses an expression after expanding Grafana's variables and
+// checks its rates and metric names.
+func (c *dashCheck) promQL(where, expr string) {
+	expanded := expand(expr, c.vars, map[string]string{
+		"__rate_interval": "4321s",
+		"__interval":      "1m",
+		"__range":         "1h",
+		"__interval_ms":   "60000",
+		"__range_s":       "3600",
+		"__range_ms":      "3600000",
+	})
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(expanded)
+	if err != nil {
+		c.finding("PROMQL_PARSE", "%s does not parse: %s", where, oneLine(err.Error()))
+		return
+	}
+	var unknown []string
+	parser.Inspect(e, func(n parser.Node, path []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.Call:
+			if n.Func.Name != "rate" && n.Func.Name != "irate" {
+				return nil
+			}
+			for _, a := range n.Args {
+				if m, ok := a.(*parser.MatrixSelector); ok && m.Range != rateIntervalSentinel {
+					c.finding("RATE_INTERVAL", "%s takes %s over %s; use [$__rate_interval]", where, n.Func.Name, m.Range)
+				}
+			}
+		case *parser.VectorSelector:
+			name := n.Name
+			if name == "" {
+				for _, m := range n.LabelMatchers {
+					if m.Name == "__name__" && m.Type == labels.MatchEqual {
+						name = m.Value
+					}
+				}
+			}
+			if name != "" && !strings.HasPrefix(name, "aiobs:") && !c.known[name] && !slices.Contains(unknown, name) {
+				unknown = append(unknown, name)
+			}
+		}
+		return nil
+	})
+	for _, n := range unknown {
+		c.finding("METRIC_UNKNOWN", "%s reads %s, which no catalogue of the workload, the standard's GPU set or the quality contract defines", where, n)
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+var grafanaVar = regexp.MustCompile(`\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::[^\]]*)?\]\]`)
+
+// expand replaces Grafana's variables in a query as Grafana would before
+// sending it: built-in intervals by the given values, template variables
+// by their selected values (All by the variable's all value, several
+// values as an alternation). Unknown names are left as they are, so a
+// reference to a missing variable fails to parse unless it sits inside a
+// string (label_replace's $1).
+func expand(expr string, vars map[string]variable, builtins map[string]string) string {
+	return grafanaVar.ReplaceAllStringFunc(expr, func(m string) string {
+		sm := grafanaVar.FindStringSubmatch(m)
+		name := sm[1] + sm[2] + sm[3]
+		if v, ok := builtins[name]; ok {
+			return v
+		}
+		v, ok := vars[name]
+		if !ok {
+			return m
+		}
+		if len(v.values) == 1 && (v.values[0] == "$__all" || v.values[0] == "All") || slices.Contains(v.values, "$__all") {
+			if v.all != "" {
+				return v.all
+			}
+			return ".*"
+		}
+		if len(v.values) == 1 {
+			return v.values[0]
+		}
+		return "(" + strings.Join(v.values, "|") + ")"
+	})
+}
+
+// flatten lists every panel, nested ones of collapsed rows included.
+func flatten(ps []panelJSON) []panelJSON {
+	var out []panelJSON
+	for _, p := range ps {
+		out = append(out, p)
+		out = append(out, flatten(p.Panels)...)
+	}
+	return out
+}
+
+func (c *dashCheck) checkIDs(all []panelJSON) {
+	seen := map[int64]string{}
+	for _, p := range all {
+		if p.ID == nil || *p.ID == 0 {
+			c.finding("PANEL_ID_MISSING", "%s has no id; links and alerts cannot name it", describePanel(p))
+			continue
+		}
+		if prev, ok := seen[*p.ID]; ok {
+			c.finding("PANEL_ID_DUPLICATE", "%s has the id of panel %q", describePanel(p), prev)
+			continue
+		}
+		seen[*p.ID] = p.Title
+	}
+}
+
+// checkGrid finds panels off the 24-column grid or on top of each other,
+// at the top level and inside each collapsed row.
+func (c *dashCheck) checkGrid(ps []panelJSON) {
+	var placed []panelJSON
+	for _, p := range ps {
+		if p.GridPos == nil {
+			c.finding("PANEL_OVERLAP", "%s has no gridPos", describePanel(p))
+			continue
+		}
+		g := p.GridPos
+		if g.W <= 0 || g.H <= 0 || g.X < 0 || g.Y < 0 || g.X+g.W > 24 {
+			c.finding("PANEL_OVERLAP", "%s lies outside the 24-column grid (x=%d w=%d)", describePanel(p), g.X, g.W)
+		}
+		for _, q := range placed {
+			h := q.GridPos
+			if g.X < h.X+h.W && h.X < g.X+g.W && g.Y < h.Y+h.H && h.Y < g.Y+g.H {
+				c.finding("PANEL_OVERLAP", "%s overlaps %s", describePanel(p), describePanel(q))
+			}
+		}
+		placed = append(placed, p)
+		if len(p.Panels) > 0 {
+			c.checkGrid(p.Panels)
+		}
+	}
+}
+
+// checkConfigMap refuses a dashboard ConfigMap that client-side kubectl
+// apply (its last-applied annotation) or the API server would reject.
+func checkConfigMap(f write.File, pos diag.Pos) diag.List {
+	var obj map[string]any
+	if err := yaml.Unmarshal(f.Bytes, &obj); err != nil {
+		return diag.List{{Pos: pos, Rule: "CONFIGMAP_YAML", Severity: diag.Error, Artifact: f.Path, Msg: "not a Kubernetes object: " + oneLine(err.Error())}}
+	}
+	applied, err := json.Marshal(obj)
+	if err != nil {
+		return diag.List{{Pos: pos, Rule: "CONFIGMAP_YAML", Severity: diag.Error, Artifact: f.Path, Msg: "not JSON-encodable: " + oneLine(err.Error())}}
+	}
+	n := len(applied)
+	switch {
+	case n > maxConfigMapBytes:
+		return diag.List{{Pos: pos, Rule: "CONFIGMAP_TOO_LARGE", Severity: diag.Error, Artifact: f.Path,
+			Msg: fmt.Sprintf("ConfigMap is %d bytes, over the API server's 1 MiB object limit (%d)", n, maxConfigMapBytes)}}
+	case n > maxAppliedBytes:
+		return diag.List{{Pos: pos, Rule: "CONFIGMAP_TOO_LARGE", Severity: diag.Error, Artifact: f.Path,
+			Msg: fmt.Sprintf("ConfigMap is %d bytes, over the 262144-byte annotation limit of kubectl apply; apply it server-side or split the dashboard", n)}}
+	}
+	return nil
+}

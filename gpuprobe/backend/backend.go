@@ -195,6 +195,9 @@ var (
 	ErrUnavailable = errors.New("unavailable: built without cgo")
 	// ErrLibraryNotFound is wrapped by *MissingLibraryError.
 	ErrLibraryNotFound = errors.New("library not found")
+	// ErrUnsupported is returned for an operation a backend's library lacks
+	// (NVML has no host engine to measure).
+	ErrUnsupported = errors.New("not supported by this backend")
 )
 
 // MissingLibraryError says that dlopen could not find a backend's library.

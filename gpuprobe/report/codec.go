@@ -23,7 +23,7 @@ func Read(r io.Reader) (Report, error) {
 	var head struct {
 		Schema *string `json:"schema"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
 		return Report{}, fmt.Errorf("read gpuprobe report: %w", err)
 	}
 	if head.Schema == nil {

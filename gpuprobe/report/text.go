@@ -37,7 +37,8 @@ func Text(w io.Writer, r Report) error {
 		if g.MIG {
 			mig = "on"
 		}
-		p.f("\nGPU %d\t%s\t%s\tmig %s\n", g.Index, g.Model, g.UUID, mig)
+		// No tabs in headings: they would join the field table's columns.
+		p.f("\nGPU %d: %s, %s, mig %s\n", g.Index, g.Model, g.UUID, mig)
 		p.fields(g.Fields)
 		for _, in := range g.Instances {
 			p.f("\nGPU %d instance %d (entity %d)\n", g.Index, in.GPUInstanceID, in.EntityID)

@@ -37,6 +37,9 @@ func validateFiles(files []File) ([]File, error) {
 		folded[lower] = f.Path
 	}
 	for _, f := range files {
+		if !seen[f.Path] {
+			continue // invalid, and path.Dir of an absolute path never reaches "."
+		}
 		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
 			if seen[dir] {
 				errs = append(errs, fmt.Errorf("path %q is a file and also the directory of %q", dir, f.Path))

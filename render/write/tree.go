@@ -203,8 +203,13 @@ func makePlan(old *tree, files []File, version string) (plan, error) {
 	return p, nil
 }
 
-// noop reports whether the old tree already is the new one.
+// noop reports whether the old tree already is the new one, file modes included.
 func (p plan) noop(old *tree) bool {
+	for _, name := range p.Unchanged {
+		if !p.link[name] {
+			return false
+		}
+	}
 	return len(p.Written) == 0 && len(p.Pruned) == 0 && bytes.Equal(p.manifest, old.manifest)
 }
 
