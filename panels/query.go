@@ -198,12 +198,12 @@ func (c *Context) counterMean(s plan.Series) string {
 	return toSeconds(c.perSecondEvents(s)+" / "+c.meanDenominator(), s.Unit)
 }
 
-// groupLabels are the labels an outcomes stage is broken down by: the
-// labels its matchers name.
+// groupLabels are the labels an outcomes stage is broken down by: those
+// its matchers require to be present (label!="").
 func groupLabels(s plan.Series) []string {
 	var out []string
 	for _, m := range s.Matchers {
-		if !slices.Contains(out, m.Name) {
+		if m.Op == "!=" && m.Value == "" && !slices.Contains(out, m.Name) {
 			out = append(out, m.Name)
 		}
 	}

@@ -54,8 +54,12 @@ func Throughput(c *Context) (Row, error) {
 		for _, l := range by {
 			legend = append(legend, "{{"+l+"}}")
 		}
+		var words []string
+		for _, l := range by {
+			words = append(words, labelWords(l))
+		}
 		r.add(graph(spec{
-			title: "Requests by " + strings.ReplaceAll(strings.Join(by, ", "), "_", " "),
+			title: "Requests by " + strings.Join(words, " and "),
 			desc:  describe("Requests per second over the rate window broken down by "+strings.Join(by, ", ")+", from "+seriesList(s.Name), c.note("outcomes")),
 			unit:  "reqps", queries: []query{{expr: c.perSecondEvents(s, by...), legend: strings.Join(legend, " ")}},
 			stacked: true, w: 8,
@@ -85,4 +89,17 @@ func Throughput(c *Context) (Row, error) {
 		}))
 	}
 	return r.done()
+}
+
+// labelWords names an outcome label in prose.
+func labelWords(label string) string {
+	switch label {
+	case "finished_reason":
+		return "finish reason"
+	case "err", "error_type":
+		return "error type"
+	case "reason":
+		return "failure reason"
+	}
+	return strings.ReplaceAll(label, "_", " ")
 }

