@@ -87,6 +87,9 @@ func (t target) current() (string, error) {
 // leftovers lists this directory's siblings of one kind, sorted.
 func (t target) leftovers(infix string) ([]string, error) {
 	entries, err := os.ReadDir(t.parent)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // Check and Diff of an output that was never rendered
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read parent of output directory: %w", err)
 	}
@@ -106,7 +109,7 @@ func (t target) recover() error {
 	if err != nil {
 		return err
 	}
-	if false && cur != "" && cur != t.dir {
+	if cur != "" && cur != t.dir {
 		// Killed between the two renames: the stage may be incomplete, so roll back.
 		if err := os.Rename(cur, t.dir); err != nil {
 			return fmt.Errorf("restore output of an interrupted render: %w", err)
@@ -145,7 +148,10 @@ func (t target) commit(old *tree, p plan, files []File, failAfter int) (err erro
 	if err := t.stage(stage, old, p, files, failAfter); err != nil {
 		return err
 	}
-	return t.swap(stage, old.exists())
+	// Some systems (Windows) cannot rename a directory that is open.
+	hadOld := old.exists()
+	old.close()
+	return t.swap(stage, hadOld)
 }
 
 // stage fills the stage directory with the complete new tree and makes it durable.

@@ -105,6 +105,7 @@ func (t *tree) loadManifest() error {
 	return nil
 }
 
+// close releases the tree's directory handle; it may be called more than once.
 func (t *tree) close() {
 	if t != nil && t.root != nil {
 		t.root.Close()

@@ -707,6 +707,13 @@ func TestCheck(t *testing.T) {
 	if diff := cmp.Diff([]string{"a", "b"}, missing); diff != "" {
 		t.Errorf("Check of a missing directory (-want +got):\n%s", diff)
 	}
+	missing, err = Check(filepath.Join(out, "no", "such", "out"), files("a", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a"}, missing); diff != "" {
+		t.Errorf("Check below a missing parent (-want +got):\n%s", diff)
+	}
 
 	mustApply(t, out, files("same.json", "s\n", "changed.json", "1\n", "gone.json", "g\n", "deleted.json", "d\n"))
 	put(t, filepath.Join(out, "foreign.txt"), "mine\n")

@@ -70,7 +70,7 @@ const (
 
 // killFiles is the size of the file sets the kill test renders: large enough
 // that a render takes a while, small enough for a quick test.
-const killFiles = 400
+const killFiles = 200
 
 // TestHelperProcess is the child of TestApplySurvivesSIGKILL: a render to be
 // killed. It does nothing when run as an ordinary test.
