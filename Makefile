@@ -26,6 +26,7 @@ test: ## vet, every Go test with the race detector, the example end to end, LogQ
 	$(GO) run ./cmd/aiobs render --decisions examples --out out
 	$(GO) run ./cmd/aiobs validate --decisions examples --out out
 	tools/logqlcheck/run.sh out
+	node --test tools/logqlcheck/
 
 .PHONY: golden
 golden: ## rewrite golden files from the current code

@@ -1,6 +1,7 @@
 package gpuprobe
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/aiobs/aiobs/gpuprobe/backend"
@@ -84,15 +85,7 @@ func capabilities(backendName string, rep report.Report, fields []Field) report.
 	}
 	slices.Sort(c.Metrics)
 	slices.Sort(c.EventOnly)
-	slices.SortFunc(c.Substitutes, func(a, b report.Substitute) int {
-		if a.Metric < b.Metric {
-			return -1
-		}
-		if a.Metric > b.Metric {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(c.Substitutes, func(a, b report.Substitute) int { return cmp.Compare(a.Metric, b.Metric) })
 	return c
 }
 

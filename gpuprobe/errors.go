@@ -20,6 +20,7 @@ type Attempt struct {
 	Err     error
 }
 
+// Error lists every attempt with its library and, where it helps, what to install.
 func (e *NoBackendError) Error() string {
 	if len(e.Tried) == 0 {
 		return "no gpu backend could be opened: none was tried"
@@ -77,6 +78,7 @@ type NoGPUError struct {
 	Backend string
 }
 
+// Error names the backend that saw no GPU.
 func (e *NoGPUError) Error() string {
 	return fmt.Sprintf("no gpus found by %s", e.Backend)
 }
@@ -87,6 +89,7 @@ type MissingCapabilityError struct {
 	Missing []string // sorted capability names
 }
 
+// Error lists the missing capabilities.
 func (e *MissingCapabilityError) Error() string {
 	return "required gpu capability missing: " + strings.Join(e.Missing, ", ")
 }

@@ -180,11 +180,20 @@ func (o Options) defaults() (Options, error) {
 	return o, nil
 }
 
+// Validate reports whether the options are usable, without a backend: the
+// CLI checks them before Open.
+func (o Options) Validate() error {
+	_, err := o.defaults()
+	return err
+}
+
 // Probe measures the node behind b and returns the report.
 //
 // Probe owns b: it calls Init (a no-op when b came from Open), and before
 // returning it removes every watch it made and calls Shutdown, also on
-// error and when ctx is cancelled.
+// error and when ctx is cancelled. The one exception is an options error:
+// it is returned before b is touched, and b stays the caller's to shut
+// down (call Options.Validate before Open to avoid the case).
 //
 // The report is complete when err is nil or a *MissingCapabilityError.
 // Otherwise it is empty and err is a *NoBackendError (Init failed), a

@@ -61,9 +61,9 @@ type modelProfiling struct {
 }
 
 func (p *prober) run(ctx context.Context) (report.Report, error) {
-	if err := ctx.Err(); err != nil {
-		return report.Report{}, interrupted(err)
-	}
+	// No early ctx check: Init must run even on a cancelled context, so a
+	// backend from Open (already initialised, Init a no-op) is still shut
+	// down below. A fresh backend's Init fails on the cancelled context.
 	for _, id := range p.opts.Fields {
 		f, _ := FieldByID(id)
 		p.fields = append(p.fields, f)
@@ -149,19 +149,13 @@ func (p *prober) measure(ctx context.Context, info backend.Info, start time.Time
 		return report.Report{}, err
 	}
 
-	global, gpuTargets, instTargets, classes := p.plan(gpus, profs)
-	for _, c := range classes {
+	lay := p.plan(gpus, profs)
+	for _, c := range lay.classes {
 		if err := p.watchClass(ctx, c); err != nil {
 			return report.Report{}, err
 		}
 	}
-
-	all := []*target{global}
-	for i := range gpus {
-		all = append(all, gpuTargets[i])
-		all = append(all, instTargets[i]...)
-	}
-	latencies, err := p.sample(ctx, all)
+	latencies, err := p.sample(ctx, lay.targets())
 	if err != nil {
 		return report.Report{}, err
 	}
@@ -171,6 +165,27 @@ func (p *prober) measure(ctx context.Context, info backend.Info, start time.Time
 		return report.Report{}, interrupted(ctx.Err())
 	}
 
+	rep := p.assemble(info, start, initTime, gpus, profs, lay, latencies)
+	rep.Benchmarks.Engine = engineReport(engineStart, engineStartErr, engineEnd, engineEndErr)
+
+	var missing []string
+	for _, name := range p.opts.Require {
+		if has, _ := rep.Capabilities.Has(name); !has {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return rep, &MissingCapabilityError{Missing: slices.Compact(missing)}
+	}
+	return rep, nil
+}
+
+// assemble builds the report from the verdicts, in GPU, instance and field
+// order.
+func (p *prober) assemble(info backend.Info, start time.Time, initTime time.Duration, gpus []backend.GPU,
+	profs map[string]*modelProfiling, lay *layout, latencies []float64,
+) report.Report {
 	rep := report.Report{
 		Schema:   report.SchemaVersion,
 		ProbedAt: start.UTC().Format(time.RFC3339),
@@ -190,7 +205,7 @@ func (p *prober) measure(ctx context.Context, info backend.Info, start time.Time
 	if info.Name == backend.NameNVML {
 		rep.Backend.Note = "nvml shows what the hardware can report; dcgm-exporter needs DCGM to export it"
 	}
-	if r, ok := global.results[1]; ok && r.acc != nil && r.acc.str != "" {
+	if r, ok := lay.global.results[1]; ok && r.acc != nil && r.acc.str != "" {
 		rep.Backend.DriverVersion = r.acc.str
 	}
 
@@ -216,15 +231,15 @@ func (p *prober) measure(ctx context.Context, info backend.Info, start time.Time
 		}
 		return out
 	}
-	rep.Global = collect(global)
+	rep.Global = collect(lay.global)
 	for i, g := range gpus {
-		rg := report.GPU{Index: int(g.ID), UUID: g.UUID, Model: g.Model, MIG: g.MIG, Fields: collect(gpuTargets[i])}
+		rg := report.GPU{Index: int(g.ID), UUID: g.UUID, Model: g.Model, MIG: g.MIG, Fields: collect(lay.gpus[i])}
 		for j, in := range g.Instances {
 			rg.Instances = append(rg.Instances, report.Instance{
 				EntityID:      int(in.Entity.ID),
 				GPUInstanceID: int(in.GPUInstanceID),
 				Slices:        int(in.Slices),
-				Fields:        collect(instTargets[i][j]),
+				Fields:        collect(lay.instances[i][j]),
 			})
 		}
 		rep.GPUs = append(rep.GPUs, rg)
@@ -239,21 +254,10 @@ func (p *prober) measure(ctx context.Context, info backend.Info, start time.Time
 		FirstValidMS:     dist(firstValid),
 		UpdateIntervalMS: dist(intervals),
 		PollLatencyUS:    dist(latencies),
-		Engine:           engineReport(engineStart, engineStartErr, engineEnd, engineEndErr),
 	}
 	rep.Capabilities = capabilities(info.Name, rep, p.fields)
+	return rep
 
-	var missing []string
-	for _, name := range p.opts.Require {
-		if has, _ := rep.Capabilities.Has(name); !has {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return rep, &MissingCapabilityError{Missing: slices.Compact(missing)}
-	}
-	return rep, nil
 }
 
 // profiling asks each distinct GPU model, on its lowest-numbered GPU, for
@@ -272,7 +276,7 @@ func (p *prober) profiling(ctx context.Context, gpus []backend.GPU) (map[string]
 		mp = &modelProfiling{model: g.Model, gpus: []int{int(g.ID)}, probed: g.ID, fields: map[uint16]bool{}}
 		profs[g.Model] = mp
 		if !wanted {
-			mp.err = errors.New("no profiling fields requested")
+			mp.err = errors.New("not checked: no profiling fields requested")
 			continue
 		}
 		groups, err := p.b.ProfilingGroups(ctx, g.ID)
@@ -296,10 +300,29 @@ func (p *prober) profiling(ctx context.Context, gpus []backend.GPU) (map[string]
 	return profs, nil
 }
 
+// layout is the probe plan: a target per entity and the watch classes.
+type layout struct {
+	global    *target
+	gpus      []*target   // per GPU, in GPU order
+	instances [][]*target // per GPU, its MIG instances
+	classes   []*class
+}
+
+// targets lists every target in report order.
+func (l *layout) targets() []*target {
+	all := []*target{l.global}
+	for i := range l.gpus {
+		all = append(all, l.gpus[i])
+		all = append(all, l.instances[i]...)
+	}
+	return all
+}
+
 // plan decides, for every entity and field, whether to watch it or what
 // the verdict already is, and groups the watched ones into classes.
-func (p *prober) plan(gpus []backend.GPU, profs map[string]*modelProfiling) (global *target, gpuTargets []*target, instTargets [][]*target, classes []*class) {
-	global = &target{entity: backend.Entity{Kind: backend.KindGlobal}, results: map[uint16]*result{}}
+func (p *prober) plan(gpus []backend.GPU, profs map[string]*modelProfiling) *layout {
+	global := &target{entity: backend.Entity{Kind: backend.KindGlobal}, results: map[uint16]*result{}}
+	lay := &layout{global: global}
 	plainGPU := &class{}
 	plainInst := &class{}
 	profGPU := map[string]*class{}
@@ -357,7 +380,7 @@ func (p *prober) plan(gpus []backend.GPU, profs map[string]*modelProfiling) (glo
 				decide(t, f, mp, plainGPU, profGPU)
 			}
 		}
-		gpuTargets = append(gpuTargets, t)
+		lay.gpus = append(lay.gpus, t)
 
 		var its []*target
 		for _, in := range g.Instances {
@@ -369,12 +392,12 @@ func (p *prober) plan(gpus []backend.GPU, profs map[string]*modelProfiling) (glo
 			}
 			its = append(its, it)
 		}
-		instTargets = append(instTargets, its)
+		lay.instances = append(lay.instances, its)
 	}
 
 	for _, c := range []*class{plainGPU, plainInst} {
 		if len(c.fields) > 0 {
-			classes = append(classes, c)
+			lay.classes = append(lay.classes, c)
 		}
 	}
 	models := make([]string, 0, len(profs))
@@ -385,14 +408,14 @@ func (p *prober) plan(gpus []backend.GPU, profs map[string]*modelProfiling) (glo
 	for _, m := range models {
 		for _, c := range []*class{profGPU[m], profInst[m]} {
 			if c != nil && len(c.fields) > 0 {
-				classes = append(classes, c)
+				lay.classes = append(lay.classes, c)
 			}
 		}
 	}
-	for _, c := range classes {
+	for _, c := range lay.classes {
 		slices.Sort(c.fields)
 	}
-	return global, gpuTargets, instTargets, classes
+	return lay
 }
 
 // watchClass watches a class; when DCGM refuses, it halves the field list

@@ -268,3 +268,20 @@ func TestProbeWithAFieldSubset(t *testing.T) {
 		t.Errorf("metrics (-want +got):\n%s", diff)
 	}
 }
+
+func TestProbeShutsDownAnOpenedBackendEvenWhenCancelledFirst(t *testing.T) {
+	sc, _ := fake.Load("datacenter")
+	b := fake.New(sc)
+	if _, err := b.Init(context.Background()); err != nil { // as Open leaves it
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := gpuprobe.Probe(ctx, b, gpuprobe.Options{Clock: b.Clock()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if s := b.Stats(); s.Shutdowns != 1 {
+		t.Errorf("Shutdown called %d times, want 1", s.Shutdowns)
+	}
+}

@@ -484,7 +484,13 @@ func (c *dashCheck) promQL(where, expr string) {
 		return nil
 	})
 	for _, n := range unknown {
-		c.finding("METRIC_UNKNOWN", "%s reads %s, which no catalogue of the workload, the standard's GPU set or the quality contract defines", where, n)
+		hint := ""
+		for _, alt := range []string{n + "_total", strings.TrimSuffix(n, "_total")} {
+			if alt != n && c.known[alt] {
+				hint = fmt.Sprintf(" (did you mean %s?)", alt)
+			}
+		}
+		c.finding("METRIC_UNKNOWN", "%s reads %s, which no catalogue of the workload, the standard's GPU set or the quality contract defines%s", where, n, hint)
 	}
 }
 

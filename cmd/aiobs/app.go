@@ -125,6 +125,7 @@ routing and the provisioning that wires them together.
 	root.AddCommand(
 		newRenderCmd(),
 		newValidateCmd(),
+		newGPUProbeCmd(),
 		newInitCmd(),
 		newCompletionCmd(),
 		newVersionCmd(),

@@ -31,6 +31,7 @@ func TestScripts(t *testing.T) {
 		UpdateScripts:       *update || os.Getenv("AIOBS_UPDATE") == "1",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", wd+"/../../examples")
+			env.Setenv("GPUPROBE", wd+"/../../testdata/gpuprobe")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -205,6 +205,7 @@ type MissingLibraryError struct {
 	Library string // LibraryDCGM or LibraryNVML
 }
 
+// Error names the missing library.
 func (e *MissingLibraryError) Error() string { return e.Library + " not found" }
 
 // Unwrap lets errors.Is match ErrLibraryNotFound.
@@ -218,6 +219,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error gives the operation, the message and the DCGM code when known.
 func (e *Error) Error() string {
 	if e.Code == 0 {
 		return e.Op + ": " + e.Msg

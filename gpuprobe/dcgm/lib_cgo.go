@@ -2,12 +2,30 @@
 
 package dcgm
 
+/*
+#cgo LDFLAGS: -ldl
+#include <dlfcn.h>
+#include <stdlib.h>
+
+// aiobs_has_symbol looks a function up in an already loaded library.
+// RTLD_NOLOAD never loads anything; it only finds what go-dcgm loaded.
+static int aiobs_has_symbol(const char *lib, const char *sym) {
+	void *h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+	if (h == NULL) return 0;
+	int ok = dlsym(h, sym) != NULL;
+	dlclose(h);
+	return ok;
+}
+*/
+import "C"
+
 import (
 	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"time"
+	"unsafe"
 
 	godcgm "github.com/NVIDIA/go-dcgm/pkg/dcgm"
 
@@ -31,6 +49,39 @@ type lib struct {
 	seq     int
 	next    backend.WatchID
 	watches map[backend.WatchID]handles
+	has     map[string]bool // optional libdcgm functions present
+}
+
+// Functions of libdcgm.so.4 that go-dcgm calls for us. Calling one the
+// installed library lacks ends the process (undefined symbol), exactly like
+// a call before Init, so each is looked up first. Without a required one
+// the backend does not open; without an optional one that feature reports
+// an error.
+var (
+	requiredSymbols = []string{
+		"dcgmGetEntityGroupEntities", "dcgmEntityGetLatestValues", "dcgmUpdateAllFields",
+		"dcgmFieldGroupCreate", "dcgmFieldGroupDestroy", "dcgmGroupCreate", "dcgmGroupDestroy",
+		"dcgmGroupAddEntity", "dcgmWatchFields", "dcgmUnwatchFields",
+	}
+	optionalSymbols = []string{
+		symHierarchy, symProfiling, symIntrospectMemory, symIntrospectCPU,
+	}
+)
+
+const (
+	symHierarchy        = "dcgmGetGpuInstanceHierarchy"
+	symProfiling        = "dcgmProfGetSupportedMetricGroups"
+	symIntrospectMemory = "dcgmIntrospectGetHostengineMemoryUsage"
+	symIntrospectCPU    = "dcgmIntrospectGetHostengineCpuUtilization"
+)
+
+// hasSymbol reports whether the already loaded library exports sym.
+func hasSymbol(library, sym string) bool {
+	lib := C.CString(library)
+	defer C.free(unsafe.Pointer(lib))
+	cs := C.CString(sym)
+	defer C.free(unsafe.Pointer(cs))
+	return C.aiobs_has_symbol(lib, cs) != 0
 }
 
 // handles are the group and field group behind one watch.
@@ -49,12 +100,32 @@ func initLib(cfg Config) (guard.Lib, error) {
 	if err != nil {
 		return nil, initError(err)
 	}
-	return &lib{
+	var missing []string
+	for _, sym := range requiredSymbols {
+		if !hasSymbol(backend.LibraryDCGM, sym) {
+			missing = append(missing, sym)
+		}
+	}
+	if len(missing) > 0 {
+		_ = godcgm.Shutdown()
+		return nil, &backend.Error{Op: "init", Code: backend.CodeFunctionNotFound,
+			Msg: fmt.Sprintf("%s lacks %v; install a newer DCGM 4", backend.LibraryDCGM, missing)}
+	}
+	l := &lib{
 		// Group names must be unique per host engine, which other clients
 		// (dcgm-exporter, another gpuprobe) share in standalone mode.
 		prefix:  fmt.Sprintf("aiobs-gpuprobe-%d-%d", os.Getpid(), time.Now().UnixNano()),
 		watches: map[backend.WatchID]handles{},
-	}, nil
+		has:     map[string]bool{},
+	}
+	for _, sym := range optionalSymbols {
+		l.has[sym] = hasSymbol(backend.LibraryDCGM, sym)
+	}
+	return l, nil
+}
+
+func missingFunction(op, sym string) error {
+	return &backend.Error{Op: op, Code: backend.CodeFunctionNotFound, Msg: backend.LibraryDCGM + " lacks " + sym}
 }
 
 // wrap turns a go-dcgm error into a *backend.Error with its DCGM code.
@@ -118,6 +189,9 @@ func (l *lib) GPUs() ([]backend.GPU, error) {
 
 	// The MIG hierarchy is empty without MIG; an error here only means no
 	// instances are known.
+	if !l.has[symHierarchy] {
+		return gpus, nil
+	}
 	h, err := godcgm.GetGPUInstanceHierarchy()
 	if err == nil {
 		for i := uint(0); i < h.Count && i < uint(len(h.EntityList)); i++ {
@@ -150,6 +224,9 @@ func cleanString(s string) string {
 }
 
 func (l *lib) ProfilingGroups(gpu uint) ([]backend.MetricGroup, error) {
+	if !l.has[symProfiling] {
+		return nil, missingFunction("profiling", symProfiling)
+	}
 	groups, err := godcgm.GetSupportedMetricGroups(gpu)
 	if err != nil {
 		return nil, wrap("profiling", err)
@@ -252,6 +329,11 @@ func sample(v godcgm.FieldValue_v1) backend.Sample {
 }
 
 func (l *lib) EngineStats() (backend.EngineStats, error) {
+	for _, sym := range []string{symIntrospectMemory, symIntrospectCPU} {
+		if !l.has[sym] {
+			return backend.EngineStats{}, missingFunction("introspect", sym)
+		}
+	}
 	st, err := godcgm.Introspect()
 	if err != nil {
 		return backend.EngineStats{}, wrap("introspect", err)

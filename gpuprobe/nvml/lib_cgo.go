@@ -56,25 +56,28 @@ func initLib() (guard.Lib, error) {
 	default:
 		return nil, &backend.Error{Op: "init", Code: code(ret), Msg: retName(ret)}
 	}
-	l := &lib{nv: nv, has: map[string]bool{}, gpu: gpuReaders(), migs: map[uint]gonvml.Device{}, watches: map[backend.WatchID]bool{}}
-	syms := []string{symFieldValues, symMemoryV2, symMemory, symEventReasons, symDriverVersion,
-		symName, symUUID, symMigMode, symMaxMig, symMigHandle, symGPUInstanceID}
-	for _, r := range l.gpu {
-		syms = append(syms, r.sym)
-	}
+	l := &lib{nv: nv, has: map[string]bool{}, gpu: map[uint16]reader{}, migs: map[uint]gonvml.Device{}, watches: map[backend.WatchID]bool{}}
 	ext := nv.Extensions()
-	for _, s := range syms {
-		if s != "" {
-			l.has[s] = ext.LookupSymbol(s) == nil
+	lookup := func(sym string) bool {
+		if _, ok := l.has[sym]; !ok {
+			l.has[sym] = ext.LookupSymbol(sym) == nil
 		}
+		return l.has[sym]
 	}
-	// Drivers before r535 name the clock-event reasons "throttle reasons".
-	if !l.has[symEventReasons] {
-		l.gpu[112] = reader{"nvmlDeviceGetCurrentClocksThrottleReasons", func(d gonvml.Device) backend.Sample {
-			v, r := d.GetCurrentClocksThrottleReasons()
-			return i64(int64(v), r)
-		}}
-		l.has["nvmlDeviceGetCurrentClocksThrottleReasons"] = ext.LookupSymbol("nvmlDeviceGetCurrentClocksThrottleReasons") == nil
+	for _, s := range []string{symFieldValues, symMemoryV2, symMemory, symDriverVersion,
+		symName, symUUID, symMigMode, symMaxMig, symMigHandle, symGPUInstanceID} {
+		lookup(s)
+	}
+	// Each field takes the first NVML call the installed driver has; with
+	// none, the first one stays and reads as "function not found".
+	for id, alts := range gpuReaders() {
+		l.gpu[id] = alts[0]
+		for _, r := range alts {
+			if lookup(r.sym) {
+				l.gpu[id] = r
+				break
+			}
+		}
 	}
 	return l, nil
 }
@@ -258,9 +261,9 @@ func (l *lib) Shutdown() error {
 	return nil
 }
 
-// gpuReaders maps DCGM field IDs to the NVML calls behind them (DCGM
-// reference §6). Units follow DCGM: MHz, °C, W, mJ, ns.
-func gpuReaders() map[uint16]reader {
+// gpuReaders maps DCGM field IDs to the NVML calls behind them, preferred
+// first (DCGM reference §6). Units follow DCGM: MHz, °C, W, mJ, ns.
+func gpuReaders() map[uint16][]reader {
 	clock := func(t gonvml.ClockType) reader {
 		return reader{"nvmlDeviceGetClockInfo", func(d gonvml.Device) backend.Sample {
 			v, r := d.GetClockInfo(t)
@@ -306,93 +309,107 @@ func gpuReaders() map[uint16]reader {
 			return i64(int64(v), r)
 		}}
 	}
-	return map[uint16]reader{
-		50: {symName, func(d gonvml.Device) backend.Sample { return str(d.GetName()) }},
-		54: {symUUID, func(d gonvml.Device) backend.Sample { return str(d.GetUUID()) }},
-		63: {"nvmlDeviceGetCudaComputeCapability", func(d gonvml.Device) backend.Sample {
+	return map[uint16][]reader{
+		50: {{symName, func(d gonvml.Device) backend.Sample { return str(d.GetName()) }}},
+		54: {{symUUID, func(d gonvml.Device) backend.Sample { return str(d.GetUUID()) }}},
+		63: {{"nvmlDeviceGetCudaComputeCapability", func(d gonvml.Device) backend.Sample {
 			major, minor, r := d.GetCudaComputeCapability()
 			return i64(int64(major)<<16|int64(minor), r) // DCGM's encoding
-		}},
-		67: {symMigMode, func(d gonvml.Device) backend.Sample {
+		}}},
+		67: {{symMigMode, func(d gonvml.Device) backend.Sample {
 			cur, _, r := d.GetMigMode()
 			return i64(int64(cur), r)
-		}},
-		100: clock(gonvml.CLOCK_SM),
-		101: clock(gonvml.CLOCK_MEM),
-		112: {symEventReasons, func(d gonvml.Device) backend.Sample {
-			v, r := d.GetCurrentClocksEventReasons()
-			return i64(int64(v), r)
-		}},
-		140: field(gonvml.FI_DEV_MEMORY_TEMP),
-		150: {"nvmlDeviceGetTemperature", func(d gonvml.Device) backend.Sample {
-			v, r := d.GetTemperature(gonvml.TEMPERATURE_GPU)
-			return i64(int64(v), r)
-		}},
-		155: watts("nvmlDeviceGetPowerUsage", gonvml.Device.GetPowerUsage),
-		156: {"nvmlDeviceGetTotalEnergyConsumption", func(d gonvml.Device) backend.Sample {
+		}}},
+		100: {clock(gonvml.CLOCK_SM)},
+		101: {clock(gonvml.CLOCK_MEM)},
+		112: {
+			{symEventReasons, func(d gonvml.Device) backend.Sample {
+				v, r := d.GetCurrentClocksEventReasons()
+				return i64(int64(v), r)
+			}},
+			// Drivers before r535 call them throttle reasons.
+			{"nvmlDeviceGetCurrentClocksThrottleReasons", func(d gonvml.Device) backend.Sample {
+				v, r := d.GetCurrentClocksThrottleReasons()
+				return i64(int64(v), r)
+			}},
+		},
+		140: {field(gonvml.FI_DEV_MEMORY_TEMP)},
+		150: {
+			{"nvmlDeviceGetTemperature", func(d gonvml.Device) backend.Sample {
+				v, r := d.GetTemperature(gonvml.TEMPERATURE_GPU)
+				return i64(int64(v), r)
+			}},
+			// For drivers that drop the deprecated call; sensor 0 is the GPU.
+			{"nvmlDeviceGetTemperatureV", func(d gonvml.Device) backend.Sample {
+				v, r := d.GetTemperatureV().V1()
+				return i64(int64(v.Temperature), r)
+			}},
+		},
+		155: {watts("nvmlDeviceGetPowerUsage", gonvml.Device.GetPowerUsage)},
+		156: {{"nvmlDeviceGetTotalEnergyConsumption", func(d gonvml.Device) backend.Sample {
 			v, r := d.GetTotalEnergyConsumption()
 			return i64(int64(v), r)
-		}},
-		160: watts("nvmlDeviceGetPowerManagementLimit", gonvml.Device.GetPowerManagementLimit),
-		164: watts("nvmlDeviceGetEnforcedPowerLimit", gonvml.Device.GetEnforcedPowerLimit),
-		190: {"nvmlDeviceGetPerformanceState", func(d gonvml.Device) backend.Sample {
+		}}},
+		160: {watts("nvmlDeviceGetPowerManagementLimit", gonvml.Device.GetPowerManagementLimit)},
+		164: {watts("nvmlDeviceGetEnforcedPowerLimit", gonvml.Device.GetEnforcedPowerLimit)},
+		190: {{"nvmlDeviceGetPerformanceState", func(d gonvml.Device) backend.Sample {
 			v, r := d.GetPerformanceState()
 			return i64(int64(v), r)
-		}},
-		191: u32("nvmlDeviceGetFanSpeed", gonvml.Device.GetFanSpeed),
-		202: {"nvmlDeviceGetPcieReplayCounter", func(d gonvml.Device) backend.Sample {
+		}}},
+		191: {u32("nvmlDeviceGetFanSpeed", gonvml.Device.GetFanSpeed)},
+		202: {{"nvmlDeviceGetPcieReplayCounter", func(d gonvml.Device) backend.Sample {
 			v, r := d.GetPcieReplayCounter()
 			return i64(int64(v), r)
-		}},
-		203: {"nvmlDeviceGetUtilizationRates", func(d gonvml.Device) backend.Sample {
+		}}},
+		203: {{"nvmlDeviceGetUtilizationRates", func(d gonvml.Device) backend.Sample {
 			u, r := d.GetUtilizationRates()
 			return i64(int64(u.Gpu), r)
-		}},
-		204: {"nvmlDeviceGetUtilizationRates", func(d gonvml.Device) backend.Sample {
+		}}},
+		204: {{"nvmlDeviceGetUtilizationRates", func(d gonvml.Device) backend.Sample {
 			u, r := d.GetUtilizationRates()
 			return i64(int64(u.Memory), r)
-		}},
-		206: {"nvmlDeviceGetEncoderUtilization", func(d gonvml.Device) backend.Sample {
+		}}},
+		206: {{"nvmlDeviceGetEncoderUtilization", func(d gonvml.Device) backend.Sample {
 			v, _, r := d.GetEncoderUtilization()
 			return i64(int64(v), r)
-		}},
-		207: {"nvmlDeviceGetDecoderUtilization", func(d gonvml.Device) backend.Sample {
+		}}},
+		207: {{"nvmlDeviceGetDecoderUtilization", func(d gonvml.Device) backend.Sample {
 			v, _, r := d.GetDecoderUtilization()
 			return i64(int64(v), r)
-		}},
-		240: violation(gonvml.PERF_POLICY_POWER),
-		241: violation(gonvml.PERF_POLICY_THERMAL),
-		242: violation(gonvml.PERF_POLICY_SYNC_BOOST),
-		243: violation(gonvml.PERF_POLICY_BOARD_LIMIT),
-		244: violation(gonvml.PERF_POLICY_LOW_UTILIZATION),
-		245: violation(gonvml.PERF_POLICY_RELIABILITY),
-		300: {"nvmlDeviceGetEccMode", func(d gonvml.Device) backend.Sample {
+		}}},
+		240: {violation(gonvml.PERF_POLICY_POWER)},
+		241: {violation(gonvml.PERF_POLICY_THERMAL)},
+		242: {violation(gonvml.PERF_POLICY_SYNC_BOOST)},
+		243: {violation(gonvml.PERF_POLICY_BOARD_LIMIT)},
+		244: {violation(gonvml.PERF_POLICY_LOW_UTILIZATION)},
+		245: {violation(gonvml.PERF_POLICY_RELIABILITY)},
+		300: {{"nvmlDeviceGetEccMode", func(d gonvml.Device) backend.Sample {
 			cur, _, r := d.GetEccMode()
 			return i64(int64(cur), r)
-		}},
-		310: ecc(gonvml.MEMORY_ERROR_TYPE_CORRECTED, gonvml.VOLATILE_ECC),
-		311: ecc(gonvml.MEMORY_ERROR_TYPE_UNCORRECTED, gonvml.VOLATILE_ECC),
-		312: ecc(gonvml.MEMORY_ERROR_TYPE_CORRECTED, gonvml.AGGREGATE_ECC),
-		313: ecc(gonvml.MEMORY_ERROR_TYPE_UNCORRECTED, gonvml.AGGREGATE_ECC),
-		390: retired(gonvml.PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS),
-		391: retired(gonvml.PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR),
-		392: {"nvmlDeviceGetRetiredPagesPendingStatus", func(d gonvml.Device) backend.Sample {
+		}}},
+		310: {ecc(gonvml.MEMORY_ERROR_TYPE_CORRECTED, gonvml.VOLATILE_ECC)},
+		311: {ecc(gonvml.MEMORY_ERROR_TYPE_UNCORRECTED, gonvml.VOLATILE_ECC)},
+		312: {ecc(gonvml.MEMORY_ERROR_TYPE_CORRECTED, gonvml.AGGREGATE_ECC)},
+		313: {ecc(gonvml.MEMORY_ERROR_TYPE_UNCORRECTED, gonvml.AGGREGATE_ECC)},
+		390: {retired(gonvml.PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS)},
+		391: {retired(gonvml.PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR)},
+		392: {{"nvmlDeviceGetRetiredPagesPendingStatus", func(d gonvml.Device) backend.Sample {
 			v, r := d.GetRetiredPagesPendingStatus()
 			return i64(int64(v), r)
-		}},
-		393:  remapped(func(_, unc int, _, _ bool) int64 { return int64(unc) }),
-		394:  remapped(func(corr, _ int, _, _ bool) int64 { return int64(corr) }),
-		395:  remapped(func(_, _ int, _, failed bool) int64 { return boolInt(failed) }),
-		409:  field(gonvml.FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL),
-		419:  field(gonvml.FI_DEV_NVLINK_CRC_DATA_ERROR_COUNT_TOTAL),
-		429:  field(gonvml.FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL),
-		439:  field(gonvml.FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL),
-		449:  field(gonvml.FI_DEV_NVLINK_BANDWIDTH_C0_TOTAL),
-		1420: field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_SW_POWER_CAP),
-		1421: field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_SYNC_BOOST),
-		1422: field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_SW_THERM_SLOWDOWN),
-		1423: field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_HW_THERM_SLOWDOWN),
-		1424: field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN),
+		}}},
+		393:  {remapped(func(_, unc int, _, _ bool) int64 { return int64(unc) })},
+		394:  {remapped(func(corr, _ int, _, _ bool) int64 { return int64(corr) })},
+		395:  {remapped(func(_, _ int, _, failed bool) int64 { return boolInt(failed) })},
+		409:  {field(gonvml.FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL)},
+		419:  {field(gonvml.FI_DEV_NVLINK_CRC_DATA_ERROR_COUNT_TOTAL)},
+		429:  {field(gonvml.FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL)},
+		439:  {field(gonvml.FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL)},
+		449:  {field(gonvml.FI_DEV_NVLINK_BANDWIDTH_C0_TOTAL)},
+		1420: {field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_SW_POWER_CAP)},
+		1421: {field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_SYNC_BOOST)},
+		1422: {field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_SW_THERM_SLOWDOWN)},
+		1423: {field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_HW_THERM_SLOWDOWN)},
+		1424: {field(gonvml.FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN)},
 	}
 }
 

@@ -1,11 +1,148 @@
-// Package grafana renders Prometheus rules (placeholder
-// until the rules work lands).
+// Package promrules renders a Plan into Prometheus/Mimir alerting: rule
+// files, prometheus-operator PrometheusRule objects, an Alertmanager routing
+// tree per environment, and promtool unit tests that prove the rules fire
+// when they should. It also exports the arithmetic behind the burn-rate
+// alerts (Explain, Scenarios) for `aiobs explain` and the simulator in
+// validate/slotest. It reads only the plan and returns bytes; it never
+// touches the file system and knows nothing about dashboards or Loki.
+//
+// # Files
+//
+// Per environment, per target:
+//
+//	<env>/prometheus/rules/<team>/<workload>.yaml          rule file (Mimir namespace = team)
+//	<env>/kubernetes/prometheusrules/<team>--<workload>.yaml  the same groups as a PrometheusRule
+//	<env>/prometheus/tests/<team>/<workload>_test.yaml     promtool test rules
+//
+// and per environment <env>/alertmanager/alertmanager.yaml.
+//
+// # Groups
+//
+// Each SLO has its own group, aiobs--<team>--<workload>--<env>--slo-<slo>,
+// evaluated every 5m (EvalInterval), holding every recording its alerts read
+// followed by the alerts, so no alert reads a value one evaluation old.
+// Infrastructure alerts (class infra, page) and ML-quality alerts (class
+// quality, always notify) have groups of their own, …--infra and …--quality,
+// at the global evaluation interval.
+//
+// # Recordings
+//
+// Names are in the legacy charset (level:metric:operations), and every SLO
+// recording carries exactly the labels team, workload, env and slo:
+//
+//	aiobs:slo_requests:increase5m        events in the last 5m (sum(increase(...[5m])))
+//	aiobs:slo_errors:increase5m          bad events in the last 5m, zero-filled
+//	aiobs:slo_requests:increase<W>       sum_over_time of the 5m counts, W in the tier windows
+//	aiobs:slo_errors:increase<W>         (30m, 1h, 2h, 6h, 1d, 3d for the standard tiers)
+//	aiobs:slo_error_ratio:ratio_rate<W>  errors / requests over W, W = 5m and the above
+//	aiobs:slo_{requests,errors}:increase_period, aiobs:slo_error_ratio:ratio_period
+//	aiobs:slo_error_budget_remaining:ratio  1 − period ratio / budget
+//	aiobs:slo_burn_rate:ratio_rate5m, …:ratio_rate1h, …:ratio_period   ratio / budget
+//	aiobs:slo_objective:ratio, aiobs:slo_error_budget:ratio, aiobs:slo_period:seconds
+//	aiobs:slo_info{kind, objective, period[, stage, threshold]}  1
+//	aiobs:slo_burn_threshold:ratio{burn_tier, severity, factor, long_window, short_window}
+//
+// Longer windows are ratios of summed counts, never averages of ratios, so
+// an hour of heavy traffic weighs more than an hour of none. Because the
+// group runs every 5m, the 5m counts tile time and their sums are exact
+// event counts, which the minimum-events guard compares against.
+//
+// # Alerts
+//
+// One alert per SLO (AIOBS<Slo>BudgetBurn, e.g. AIOBSTTFTBudgetBurn) with
+// one rule per tier, labelled severity (page|notify; notify everywhere in
+// an environment that does not page), burn_tier, class=slo, team, workload,
+// env, slo. Every threshold is factor × budget computed with math/big and
+// printed as exact decimal text.
 package promrules
 
 import (
+	"fmt"
+
+	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/render/encode"
 	"github.com/aiobs/aiobs/render/write"
 )
 
-// Render returns the Prometheus rule artifacts of the plan.
-func Render(p *plan.Plan) ([]write.File, error) { return nil, nil }
+// Render returns the Prometheus rule, PrometheusRule, promtool test and
+// Alertmanager artifacts of the plan. An SLO the backend cannot measure is
+// a diag.List naming the decision.
+func Render(p *plan.Plan) ([]write.File, error) {
+	var out []write.File
+	var diags diag.List
+	for _, t := range p.Targets {
+		files, ds, err := renderTarget(p, t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", RuleFilePath(t), err)
+		}
+		diags = append(diags, ds...)
+		out = append(out, files...)
+	}
+	if len(diags) > 0 {
+		return nil, diags.Sorted()
+	}
+	for _, env := range p.Environments {
+		if len(p.TargetsIn(env.Name)) == 0 {
+			continue
+		}
+		b, err := alertmanagerConfig(p, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", AlertmanagerPath(env.Name), err)
+		}
+		out = append(out, write.File{Path: AlertmanagerPath(env.Name), Bytes: b})
+	}
+	return out, nil
+}
+
+// groupsOf returns the rule groups of one target in file order: one per SLO,
+// then infra, then quality. An SLO that cannot be rendered is reported as
+// a diagnostic and left out.
+func groupsOf(p *plan.Plan, t *plan.Target) ([]ruleGroup, map[string]ruleGroup, diag.List) {
+	var groups []ruleGroup
+	bySLO := map[string]ruleGroup{}
+	var diags diag.List
+	for _, slo := range t.Workload.SLOs {
+		g, err := sloGroup(p, t, slo)
+		if err != nil {
+			diags = append(diags, sloDiag(t, slo, err))
+			continue
+		}
+		groups = append(groups, g)
+		bySLO[slo.Name] = g
+	}
+	if g, ok := infraGroup(p, t); ok {
+		groups = append(groups, g)
+	}
+	if g, ok := qualityGroup(p, t); ok {
+		groups = append(groups, g)
+	}
+	return groups, bySLO, diags
+}
+
+func renderTarget(p *plan.Plan, t *plan.Target) ([]write.File, diag.List, error) {
+	groups, bySLO, diags := groupsOf(p, t)
+	if len(diags) > 0 {
+		return nil, diags, nil
+	}
+	rules, err := encode.YAML(ruleFile{Groups: groups})
+	if err != nil {
+		return nil, nil, err
+	}
+	kube, err := prometheusRule(t, groups)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := []write.File{
+		{Path: RuleFilePath(t), Bytes: rules},
+		{Path: KubeFilePath(t), Bytes: kube},
+	}
+	tests, err := unitTests(t, bySLO)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unit tests: %w", err)
+	}
+	if tests != nil {
+		out = append(out, write.File{Path: TestFilePath(t), Bytes: tests})
+	}
+	return out, nil, nil
+}
