@@ -3,6 +3,8 @@ package compile
 import (
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/environments"
+	"github.com/aiobs/aiobs/gpuprobe/report"
 )
 
 // number keeps a CUE number as the decision wrote it, so 99.9 is printed as
@@ -50,7 +54,10 @@ type envDecision struct {
 	Labels     map[string]string `json:"labels"`
 	Paging     bool              `json:"paging"`
 	GrafanaURL string            `json:"grafanaURL"`
-	Loki       struct {
+	GPU        struct {
+		Reports []string `json:"reports"`
+	} `json:"gpu"`
+	Loki struct {
 		Tenant string `json:"tenant"`
 	} `json:"loki"`
 }
@@ -140,15 +147,18 @@ type standardData struct {
 		ModelLabel        string `json:"modelLabel"`
 	} `json:"contract"`
 	GPU struct {
-		Util      string `json:"util"`
-		SMActive  string `json:"smActive"`
-		FBUsed    string `json:"fbUsed"`
-		FBFree    string `json:"fbFree"`
-		Power     string `json:"power"`
-		Temp      string `json:"temp"`
-		MemTemp   string `json:"memTemp"`
-		XID       string `json:"xid"`
-		HostLabel string `json:"hostLabel"`
+		Util        string   `json:"util"`
+		SMActive    string   `json:"smActive"`
+		FBUsed      string   `json:"fbUsed"`
+		FBFree      string   `json:"fbFree"`
+		Power       string   `json:"power"`
+		Temp        string   `json:"temp"`
+		MemTemp     string   `json:"memTemp"`
+		XID         string   `json:"xid"`
+		ECCDBE      string   `json:"eccDBE"`
+		ClockEvents string   `json:"clockEvents"`
+		HostLabel   string   `json:"hostLabel"`
+		Safe        []string `json:"safe"`
 	} `json:"gpu"`
 }
 
@@ -166,7 +176,7 @@ func (c *compiler) build(v cue.Value) (*plan.Plan, diag.List) {
 	if err := c.std.Decode(&sd); err != nil {
 		return nil, diag.List{{Rule: "INTERNAL", Severity: diag.Error, Msg: "internal error: decoding the standard: " + err.Error()}}
 	}
-	b := &builder{root: v, plan: &plan.Plan{}}
+	b := &builder{dir: c.dir, root: v, plan: &plan.Plan{}}
 	b.standard(sd)
 	for _, name := range sortedKeys(d.Backends) {
 		b.plan.Backends = append(b.plan.Backends, backend(name, d.Backends[name]))
@@ -191,9 +201,13 @@ func (c *compiler) build(v cue.Value) (*plan.Plan, diag.List) {
 }
 
 type builder struct {
-	root  cue.Value
-	plan  *plan.Plan
-	diags diag.List
+	// dir is the decisions directory; gpuprobe reports are read relative
+	// to it.
+	dir     string
+	safeGPU []string
+	root    cue.Value
+	plan    *plan.Plan
+	diags   diag.List
 }
 
 // pos returns the position of the decision at path, preferring the user's
@@ -232,7 +246,9 @@ func (b *builder) standard(sd standardData) {
 		GuardrailTriggers: k.GuardrailTriggers, Retries: k.Retries,
 		TeamLabel: k.TeamLabel, WorkloadLabel: k.WorkloadLabel, ModelLabel: k.ModelLabel}
 	g := sd.GPU
-	s.GPU = plan.GPUMetrics{Util: g.Util, SMActive: g.SMActive, FBUsed: g.FBUsed, FBFree: g.FBFree, Power: g.Power, Temp: g.Temp, MemTemp: g.MemTemp, XID: g.XID, HostLabel: g.HostLabel}
+	s.GPU = plan.GPUMetrics{Util: g.Util, SMActive: g.SMActive, FBUsed: g.FBUsed, FBFree: g.FBFree, Power: g.Power, Temp: g.Temp,
+		MemTemp: g.MemTemp, XID: g.XID, ECCDBE: g.ECCDBE, ClockEvents: g.ClockEvents, UtilUnit: "percent", HostLabel: g.HostLabel}
+	b.safeGPU = g.Safe
 }
 
 func backend(name string, d backendDecision) *plan.Backend {
@@ -276,8 +292,10 @@ func (b *builder) environment(name string, d envDecision) {
 		Paging:     d.Paging,
 		GrafanaURL: strings.TrimSuffix(d.GrafanaURL, "/"),
 		Loki:       plan.Loki{Tenant: d.Loki.Tenant},
+		GPUReports: d.GPU.Reports,
 		Pos:        b.pos(base),
 	}
+	env.GPU = environments.GPU(b.plan.Standard.GPU, b.safeGPU, b.gpuReports(sub(base, "gpu", "reports"), d.GPU.Reports))
 	b.plan.Environments = append(b.plan.Environments, env)
 }
 
@@ -522,4 +540,26 @@ func levenshtein(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// gpuReports reads the environment's gpuprobe reports, relative to the
+// decisions directory.
+func (b *builder) gpuReports(path cue.Path, names []string) []report.Report {
+	var out []report.Report
+	for i, name := range names {
+		at := cue.MakePath(append(path.Selectors(), cue.Index(i))...)
+		f, err := os.Open(filepath.Join(b.dir, filepath.FromSlash(name)))
+		if err != nil {
+			b.errorAt(at, "GPU_REPORT_UNREADABLE", "", fmt.Sprintf("cannot read gpuprobe report %s: %s", name, pathError(err)))
+			continue
+		}
+		r, err := report.Read(f)
+		f.Close()
+		if err != nil {
+			b.errorAt(at, "GPU_REPORT_INVALID", "", fmt.Sprintf("gpuprobe report %s: %v", name, err))
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }

@@ -61,7 +61,7 @@ func Compile(ctx context.Context, dir string, opts Options) (*plan.Plan, error) 
 	if len(diags) > 0 {
 		return nil, diags.Sorted()
 	}
-	c := &compiler{ctx: cuecontext.New(), opts: opts}
+	c := &compiler{ctx: cuecontext.New(), opts: opts, dir: dir}
 	if err := c.loadStandard(); err != nil {
 		return nil, err
 	}
@@ -80,6 +80,7 @@ func Compile(ctx context.Context, dir string, opts Options) (*plan.Plan, error) 
 }
 
 type compiler struct {
+	dir  string
 	ctx  *cue.Context
 	opts Options
 	std  cue.Value

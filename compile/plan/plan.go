@@ -60,11 +60,22 @@ type BurnTier struct {
 	Long, Short   string // Prometheus durations, e.g. "1h", "5m"
 }
 
-// GPUMetrics names the dcgm-exporter series the GPU row reads.
+// GPUMetrics names the dcgm-exporter series the GPU row and the GPU alerts
+// read. An empty name means the series will have no data in the
+// environment, so nothing may query it.
 type GPUMetrics struct {
 	Util, FBUsed, FBFree, Power, Temp, MemTemp, SMActive, XID string
+	// ECCDBE counts volatile double-bit ECC errors; ClockEvents is the
+	// clock-event (throttle) reason bitmask.
+	ECCDBE, ClockEvents string
+	// UtilUnit is the Grafana unit of Util: "percent" for
+	// DCGM_FI_DEV_GPU_UTIL (0-100), "percentunit" for a profiling ratio
+	// substituted under MIG (0-1).
+	UtilUnit string
 	// HostLabel is the label dcgm-exporter puts the node name in.
 	HostLabel string
+	// Notes say why a metric was dropped or swapped, for the dashboard.
+	Notes []string
 }
 
 // Environment is one deployment environment and what it binds to.
@@ -80,6 +91,13 @@ type Environment struct {
 	// GrafanaURL is the base URL used for dashboard_url annotations.
 	GrafanaURL string
 	Loki       Loki
+	// GPU is the standard's GPU metric set projected onto what the
+	// environment's gpuprobe reports say has data; without a report it is
+	// the standard's safe default set.
+	GPU GPUMetrics
+	// GPUReports are the report files the projection read, as the
+	// decisions name them.
+	GPUReports []string
 	Pos        diag.Pos
 }
 

@@ -136,32 +136,31 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 		Expect: sev, Within: fastBound,
 	})
 
-	// A 2× burn fires the tiers whose factor is below 2 and no other.
+	// A 2× burn fires the tiers whose factor is below 2 and no other. With
+	// less than 3d of history the slow windows are partly empty, so the
+	// time comes from theory over the actual story, not the formula.
 	slowRatio := 2 * b
 	slow := Scenario{Name: ScenarioSlowBurn, Profile: []Segment{{0, rpm, baseline}, {start, rpm, slowRatio}}, Start: start, NeverPage: true}
-	var slowAt time.Duration = -1
-	for _, t := range m.Tiers {
-		d, ok := t.TimeToFire(slowRatio)
-		if !ok {
-			continue
-		}
-		if t.Severity == "page" {
+	horizon := start + 7*24*time.Hour
+	slow.End = horizon
+	if at, tier, ok := slow.firstFiring(m, start, horizon); ok {
+		slow.Expect = m.Tiers[tier].Severity
+		slow.Within = at - start + iv
+		slow.End = start + slow.Within + time.Hour
+	}
+	for t := start; t <= slow.End; t += time.Minute {
+		if firingSeverity(m, slow.FiringAt(m, t), "page") {
 			slow.NeverPage = false
-		}
-		if slowAt < 0 || d < slowAt {
-			slowAt, slow.Expect = d, t.Severity
+			break
 		}
 	}
-	if slowAt >= 0 {
-		slow.Within = slowAt + iv
-		slow.End = start + slow.Within + time.Hour
-		slow.Summary = fmt.Sprintf("burn 2×: %s fires within %s", slow.Expect, durationText(slow.Within))
-		if slow.NeverPage {
-			slow.Summary += ", never page"
-		}
-	} else {
-		slow.End = start + 3*24*time.Hour
+	switch {
+	case slow.Expect == "":
 		slow.Summary = "burn 2×: nothing fires"
+	case slow.NeverPage:
+		slow.Summary = fmt.Sprintf("burn 2×: %s fires within %s, never page", slow.Expect, durationText(slow.Within))
+	default:
+		slow.Summary = fmt.Sprintf("burn 2×: %s fires within %s", slow.Expect, durationText(slow.Within))
 	}
 	out = append(out, slow)
 
@@ -217,6 +216,18 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 	}
 	out = append(out, un)
 	return out
+}
+
+// firstFiring scans theory minute by minute for the first tier to fire.
+func (sc Scenario) firstFiring(m SLOMath, from, to time.Duration) (time.Duration, int, bool) {
+	for t := from; t <= to; t += time.Minute {
+		for i, f := range sc.FiringAt(m, t) {
+			if f {
+				return t, i, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 func fire(t TierMath, ratio float64) time.Duration {

@@ -77,15 +77,9 @@ func unitTests(t *plan.Target, groups map[string]ruleGroup) ([]byte, error) {
 		}
 		alert := SLOAlertName(slo)
 		// promtool evaluates every group at every step, so the history is
-		// kept to a day (the windows that page are 6h at most; theory
-		// accounts for the partly filled 3d window), except for the 2×
-		// burn, whose story is the 3d window's.
-		short := Scenarios(m, fx, ScenarioOptions{Scrape: testScrape, Preload: testPreload})
-		full := Scenarios(m, fx, ScenarioOptions{Scrape: testScrape})
-		for i, sc := range short {
-			if sc.Name == ScenarioSlowBurn {
-				sc = full[i]
-			}
+		// kept to a day: the windows that page are 6h at most, and theory
+		// accounts for the partly filled 3d window.
+		for _, sc := range Scenarios(m, fx, ScenarioOptions{Scrape: testScrape, Preload: testPreload}) {
 			if sc.Skip != "" {
 				continue
 			}
