@@ -15,7 +15,7 @@ var allowed = map[string][]string{
 	"compile/diag":            {},
 	"compile/plan":            {"compile/diag"},
 	"standards":               {},
-	"compile":                 {"compile/diag", "compile/plan", "standards", "cuelang.org/go", "github.com/prometheus/common"},
+	"compile":                 {"compile/diag", "compile/plan", "standards", "environments", "gpuprobe/report", "cuelang.org/go", "github.com/prometheus/common"},
 	"environments":            {"compile/diag", "compile/plan", "gpuprobe/report"},
 	"panels":                  {"compile/plan", "github.com/grafana/grafana-foundation-sdk"},
 	"render":                  {"compile/diag", "compile/plan", "render/"},
