@@ -127,6 +127,7 @@ routing and the provisioning that wires them together.
 		newValidateCmd(),
 		newGPUProbeCmd(),
 		newInitCmd(),
+		newPreviewCmd(),
 		newCompletionCmd(),
 		newVersionCmd(),
 	)
