@@ -5,7 +5,8 @@ import (
 )
 
 // costExprs are a workload's spend as PromQL, in USD: per hour, over the
-// last day and per request. The prices are printed exactly as the
+// last day and per request (undefined while no request finishes, rather
+// than infinite). The prices are printed exactly as the
 // decisions state them. An empty field cannot be computed; why says why.
 type costExprs struct {
 	perHour, perDay, perRequest string
@@ -28,7 +29,7 @@ func (c *Context) cost() costExprs {
 			basis:   fmt.Sprintf("%d GPUs × %s USD per GPU-hour, whether busy or idle", k.GPUs, k.GPUHourUSD),
 		}
 		if reqs != "" {
-			out.perRequest = "(" + hour + " / 3600) / " + reqs
+			out.perRequest = "(" + hour + " / 3600) / (" + reqs + " > 0)"
 		} else {
 			out.why = "the backend counts no requests, so spend cannot be divided per request"
 		}
@@ -46,7 +47,7 @@ func (c *Context) cost() costExprs {
 			basis:   fmt.Sprintf("%s USD per million input tokens and %s USD per million output tokens", k.InputPerMTokUSD, k.OutputPerMTokUSD),
 		}
 		if reqs != "" {
-			out.perRequest = perSec + " / " + reqs
+			out.perRequest = perSec + " / (" + reqs + " > 0)"
 		} else {
 			out.why = "the backend counts no requests, so spend cannot be divided per request"
 		}
@@ -79,7 +80,7 @@ func Cost(c *Context) (Row, error) {
 		r.add(graph(spec{
 			title: "Cost per request",
 			desc:  describe("Spend per finished request over the rate window: " + k.basis),
-			unit:  "currencyUSD", queries: []query{{expr: k.perRequest, legend: "USD per request"}}, w: 8,
+			unit:  "currencyUSD", queries: []query{{expr: k.perRequest, legend: "USD per request"}}, noValue: "No requests", w: 8,
 		}))
 	} else {
 		r.explain("Cost per request", k.why)
@@ -148,9 +149,7 @@ func TeamCost(contexts []*Context) ([]Row, error) {
 			unit:  "currencyUSD", queries: req, w: 12,
 		}))
 	}
-	for _, w := range why {
-		r.notes = append(r.notes, w)
-	}
+	r.notes = append(r.notes, why...)
 	row, err := r.done()
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/aiobs/aiobs/compile/plan"
@@ -60,69 +61,123 @@ func (c *Context) gpuJoin(metric, anchor string) string {
 	return `(label_replace(` + renamed + `, "pod", "$1", "exported_pod", "(.+)") or ` + plain + `) * on (pod) group_left () ` + anchor
 }
 
-// clockEventSeries names the dcgm-exporter series of clock-event
-// (throttle) reasons. The standard's GPU set has none yet, so the GPU rows
-// explain the gap instead of drawing the panel.
-func clockEventSeries(std *plan.Standard) string { return "" }
+// throttleReasons are the clock-event reasons of DCGM's bitmask that
+// slow a GPU down, with their bits (DCGM_CLOCKS_EVENT_REASON_*).
+var throttleReasons = []struct {
+	bit    int
+	reason string
+}{
+	{4, "software power cap"},
+	{8, "hardware slowdown"},
+	{32, "software thermal"},
+	{64, "hardware thermal"},
+	{128, "power brake"},
+}
 
-const clockEventGap = "the standard's GPU set names no clock-event series; dcgm-exporter exports DCGM_EXP_CLOCK_EVENTS_COUNT (by clock_event) only from a custom counters CSV"
-
-// gpuPanels are the panels of one GPU view; sel selects a DCGM series.
-func gpuPanels(r *rowBuilder, g plan.GPUMetrics, sel func(string) string, scope string) {
+// gpuPanels are the panels of one GPU view. g is the environment's GPU
+// metric set (an empty name has no data there and is not queried), std
+// the standard's, sel selects a DCGM series, and none is what a panel
+// says when no GPU matches.
+func gpuPanels(r *rowBuilder, g, std plan.GPUMetrics, measured bool, sel func(string) string, scope, none string) {
+	by := strings.Join(gpuBy, ", ")
+	per := func(agg, metric string) string { return agg + " by (" + by + ") (" + sel(metric) + ")" }
 	if g.Util != "" {
-		qs := []query{{expr: "avg by (" + strings.Join(gpuBy, ", ") + ") (" + sel(g.Util) + ")", legend: hostLegend + " GPU {{gpu}}"}}
+		unit, top, scale := "percent", 100.0, " * 100"
+		if g.UtilUnit == "percentunit" {
+			unit, top, scale = "percentunit", 1.0, ""
+		}
+		qs := []query{{expr: per("avg", g.Util), legend: hostLegend + " GPU {{gpu}}"}}
 		names := []string{g.Util}
 		if g.SMActive != "" {
-			qs = append(qs, query{expr: "avg by (" + strings.Join(gpuBy, ", ") + ") (" + sel(g.SMActive) + ") * 100", legend: hostLegend + " GPU {{gpu}} SM active"})
+			qs = append(qs, query{expr: per("avg", g.SMActive) + scale, legend: hostLegend + " GPU {{gpu}} SM active"})
 			names = append(names, g.SMActive)
 		}
 		r.add(graph(spec{
 			title: "GPU utilisation",
-			desc: describe("Share of time a kernel ran on each GPU "+scope+", from "+seriesList(names...),
-				"SM activity (the share of SMs with a warp resident) is the truer measure where the profiling fields are enabled; it is absent otherwise"),
-			unit: "percent", queries: qs, min: ptr(0.0), max: ptr(100.0), w: 8,
+			desc: describe("Share of time each GPU "+scope+" was busy, from "+seriesList(names...),
+				"SM activity (the share of SMs with a warp resident) is the truer measure where the profiling fields have data"),
+			unit: unit, queries: qs, min: ptr(0.0), max: ptr(top), noValue: none, w: 8,
 		}))
 	}
 	if g.FBUsed != "" {
-		qs := []query{{expr: "max by (" + strings.Join(gpuBy, ", ") + ") (" + sel(g.FBUsed) + ")", legend: hostLegend + " GPU {{gpu}} used"}}
+		qs := []query{{expr: per("max", g.FBUsed), legend: hostLegend + " GPU {{gpu}} used"}}
 		names := []string{g.FBUsed}
 		if g.FBFree != "" {
-			qs = append(qs, query{expr: "max by (" + strings.Join(gpuBy, ", ") + ") (" + sel(g.FBFree) + ")", legend: hostLegend + " GPU {{gpu}} free"})
+			qs = append(qs, query{expr: per("max", g.FBFree), legend: hostLegend + " GPU {{gpu}} free"})
 			names = append(names, g.FBFree)
 		}
 		r.add(graph(spec{
 			title: "GPU memory (framebuffer)",
 			desc:  describe("Framebuffer memory used and free per GPU " + scope + ", in MiB, from " + seriesList(names...) + "; serving engines reserve most of it for the KV cache up front"),
-			unit:  "mbytes", queries: qs, w: 8,
+			unit:  "mbytes", queries: qs, noValue: none, w: 8,
 		}))
 	}
 	if g.Power != "" {
 		r.add(graph(spec{
 			title: "GPU power",
 			desc:  describe("Board power draw per GPU " + scope + ", from " + seriesList(g.Power)),
-			unit:  "watt", queries: []query{{expr: "max by (" + strings.Join(gpuBy, ", ") + ") (" + sel(g.Power) + ")", legend: hostLegend + " GPU {{gpu}}"}}, w: 8,
+			unit:  "watt", queries: []query{{expr: per("max", g.Power), legend: hostLegend + " GPU {{gpu}}"}}, noValue: none, w: 8,
 		}))
 	}
 	if g.Temp != "" {
-		qs := []query{{expr: "max by (" + strings.Join(gpuBy, ", ") + ") (" + sel(g.Temp) + ")", legend: hostLegend + " GPU {{gpu}}"}}
+		qs := []query{{expr: per("max", g.Temp), legend: hostLegend + " GPU {{gpu}}"}}
 		names := []string{g.Temp}
 		if g.MemTemp != "" {
-			qs = append(qs, query{expr: "max by (" + strings.Join(gpuBy, ", ") + ") (" + sel(g.MemTemp) + ")", legend: hostLegend + " GPU {{gpu}} memory"})
+			qs = append(qs, query{expr: per("max", g.MemTemp), legend: hostLegend + " GPU {{gpu}} memory"})
 			names = append(names, g.MemTemp)
 		}
 		r.add(graph(spec{
 			title: "GPU and memory temperature",
-			desc:  describe("GPU die and memory temperature per GPU " + scope + ", from " + seriesList(names...) + "; GDDR boards report no memory temperature"),
-			unit:  "celsius", queries: qs, w: 8,
+			desc:  describe("GPU die and memory temperature per GPU " + scope + ", from " + seriesList(names...)),
+			unit:  "celsius", queries: qs, noValue: none, w: 8,
+		}))
+	}
+	if g.ClockEvents != "" {
+		var qs []query
+		for _, t := range throttleReasons {
+			qs = append(qs, query{
+				expr:   fmt.Sprintf("count(floor(%s / %d) %% 2 == 1) or vector(0)", sel(g.ClockEvents), t.bit),
+				legend: t.reason,
+			})
+		}
+		r.add(graph(spec{
+			title: "GPUs throttled, by clock-event reason",
+			desc: describe("Number of GPUs "+scope+" whose clocks are held back, per reason, decoded from the bits of the "+seriesList(g.ClockEvents)+" bitmask",
+				"Idle, application-clock and display reasons are left out: they are not throttling"),
+			unit: "short", queries: qs, w: 8,
 		}))
 	}
 	if g.XID != "" {
 		r.add(single(spec{
 			title: "Last XID error",
 			desc:  describe("The last XID error code each GPU " + scope + " reported, from " + seriesList(g.XID) + " (a code, not a count); no series means no XID since the exporter started"),
-			unit:  "none", queries: []query{{expr: "max by (" + strings.Join(append(append([]string(nil), gpuBy...), "err_code"), ", ") + ") (" + sel(g.XID) + ")", legend: hostLegend + " GPU {{gpu}}"}},
+			unit:  "none", queries: []query{{expr: "max by (" + by + ", err_code) (" + sel(g.XID) + ")", legend: hostLegend + " GPU {{gpu}}"}},
 			base: "red", noValue: "No XID reported", w: 8, h: graphHeight,
 		}))
+	}
+	if g.ECCDBE != "" {
+		r.add(single(spec{
+			title: "ECC double-bit errors",
+			desc:  describe("Uncorrectable (double-bit) ECC errors per GPU " + scope + " since the driver loaded, from " + seriesList(g.ECCDBE) + "; any is a reason to drain the node"),
+			unit:  "short", queries: []query{{expr: per("max", g.ECCDBE), legend: hostLegend + " GPU {{gpu}}"}},
+			steps: []step{{1, "red"}}, noValue: none, w: 8, h: graphHeight,
+		}))
+	}
+	for _, n := range g.Notes {
+		r.explain("GPU metric", n)
+	}
+	var dropped []string
+	for _, m := range []struct{ std, env string }{
+		{std.Util, g.Util}, {std.SMActive, g.SMActive}, {std.FBUsed, g.FBUsed}, {std.FBFree, g.FBFree},
+		{std.Power, g.Power}, {std.Temp, g.Temp}, {std.MemTemp, g.MemTemp}, {std.XID, g.XID},
+		{std.ECCDBE, g.ECCDBE}, {std.ClockEvents, g.ClockEvents},
+	} {
+		if m.std != "" && m.env == "" {
+			dropped = append(dropped, m.std)
+		}
+	}
+	if len(dropped) > 0 && !measured {
+		r.explain("Not measured", seriesList(dropped...)+": no gpuprobe report describes this environment's GPUs, so only dcgm-exporter's default counters are queried; run aiobs gpuprobe on each kind of GPU node and give its report to the environment")
 	}
 }
 
@@ -140,10 +195,10 @@ func GPU(c *Context) (Row, error) {
 		r.explain("GPU", "the catalogue has no series every serving pod reports, so GPUs cannot be joined to the workload")
 		return r.done()
 	}
-	gpuPanels(r, c.Standard.GPU, func(m string) string { return c.gpuJoin(m, a) }, "serving this workload (joined through the pod label, or exported_pod where the scrape renamed it)")
-	if s := clockEventSeries(c.Standard); s == "" {
-		r.explain("Clock-event (throttle) reasons", clockEventGap)
-	}
+	env := c.Target.Env
+	gpuPanels(r, env.GPU, c.Standard.GPU, len(env.GPUReports) > 0, func(m string) string { return c.gpuJoin(m, a) },
+		"serving this workload (joined through the pod label, or exported_pod where the scrape renamed it)",
+		"No GPU found under the workload's pods")
 	return r.done()
 }
 
@@ -152,7 +207,7 @@ func GPU(c *Context) (Row, error) {
 // variable whichever spelling of the host label the exporter uses.
 func Fleet(env *plan.Environment, std *plan.Standard) ([]Row, error) {
 	c := &Context{Target: &plan.Target{Env: env}, Standard: std}
-	g := std.GPU
+	g := env.GPU
 	sel := func(m string) string {
 		ms := envMatchers(env)
 		return "(" + m + plan.FormatMatchers(with(ms, plan.Matcher{Name: "Hostname", Op: "=~", Value: "$" + HostVar})) +
@@ -166,11 +221,15 @@ func Fleet(env *plan.Environment, std *plan.Standard) ([]Row, error) {
 			desc:  describe("GPUs whose dcgm-exporter reports " + seriesList(g.Util) + " in this environment"),
 			unit:  "short", queries: []query{{expr: "count(" + sel(g.Util) + ")", legend: "GPUs"}}, w: 6,
 		}))
+		unit, top := "percent", 100.0
+		if g.UtilUnit == "percentunit" {
+			unit, top = "percentunit", 1.0
+		}
 		over.add(single(spec{
 			title: "Mean GPU utilisation",
-			desc:  describe("Mean share of time a kernel ran, over every GPU shown, from " + seriesList(g.Util)),
-			unit:  "percent", queries: []query{{expr: "avg(" + sel(g.Util) + ")", legend: "mean"}},
-			min: ptr(0.0), max: ptr(100.0), w: 6,
+			desc:  describe("Mean share of time the GPUs shown were busy, from " + seriesList(g.Util)),
+			unit:  unit, queries: []query{{expr: "avg(" + sel(g.Util) + ")", legend: "mean"}},
+			min: ptr(0.0), max: ptr(top), w: 6,
 		}))
 	}
 	if g.Power != "" {
@@ -194,10 +253,7 @@ func Fleet(env *plan.Environment, std *plan.Standard) ([]Row, error) {
 	}
 	per := newRow(c, "Per GPU")
 	per.heading = "Not shown:"
-	gpuPanels(per, g, sel, "in the environment")
-	if s := clockEventSeries(std); s == "" {
-		per.explain("Clock-event (throttle) reasons", clockEventGap)
-	}
+	gpuPanels(per, g, std.GPU, len(env.GPUReports) > 0, sel, "in the environment", "No GPU reported")
 	detail, err := per.done()
 	if err != nil {
 		return nil, err

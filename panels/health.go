@@ -66,14 +66,14 @@ func Health(c *Context) (Row, error) {
 			desc: describe("Share of each SLO's error budget left in its period, read from the "+BudgetRemainingRecord+" recording rule",
 				"Below zero the SLO is already missed for the period"),
 			unit: "percentunit", queries: []query{{expr: "min by (slo) (" + BudgetRemainingRecord + sloSel + ")", legend: "{{slo}}"}},
-			base: "red", steps: []step{{0, "orange"}, {0.25, "green"}},
+			base: "red", steps: []step{{0, "orange"}, {0.25, "green"}}, noValue: "No SLO recording rules loaded",
 		},
 		spec{
 			title: "Burn rate (1h)",
 			desc: describe("How many times faster than the SLO allows each error budget burned over the last hour, read from the "+BurnRate1hRecord+" recording rule",
 				burnSentence(w)),
 			unit: "none", queries: []query{{expr: "max by (slo) (" + BurnRate1hRecord + sloSel + ")", legend: "{{slo}}"}},
-			steps: burnSteps(w),
+			steps: burnSteps(w), noValue: "No SLO recording rules loaded",
 		},
 	)
 	for _, s := range spread(stats, 24) {

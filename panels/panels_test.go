@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -307,3 +308,14 @@ func TestWorkloadRowsKeepUsersOnTopAndGPUsAtTheBottom(t *testing.T) {
 		})
 	}
 }
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }

@@ -91,11 +91,12 @@ func Variables(c *Context) []cog.Builder[dashboard.VariableModel] {
 // FleetVariables is the fleet dashboard's host variable. dcgm-exporter
 // spells its host label Hostname or hostname depending on the release, so
 // the variable reads both from one query and a regex picks the value.
-func FleetVariables(env *plan.Environment, std *plan.Standard) []cog.Builder[dashboard.VariableModel] {
-	if std.GPU.Util == "" {
+func FleetVariables(env *plan.Environment) []cog.Builder[dashboard.VariableModel] {
+	util := env.GPU.Util
+	if util == "" {
 		return nil
 	}
-	q := "query_result(count by (Hostname, hostname) (" + std.GPU.Util + plan.FormatMatchers(envMatchers(env)) + "))"
+	q := "query_result(count by (Hostname, hostname) (" + util + plan.FormatMatchers(envMatchers(env)) + "))"
 	return []cog.Builder[dashboard.VariableModel]{
 		dashboard.NewQueryVariableBuilder(HostVar).
 			Label("Host").

@@ -30,12 +30,12 @@ const (
 // type (DATASOURCE_UNBOUND, DATASOURCE_TYPE) and never fall back to
 // Grafana's default (DATASOURCE_DEFAULT); every PromQL query parses
 // (PROMQL_PARSE), rates over $__rate_interval (RATE_INTERVAL) and names
-// only series the workload's catalogue, the standard's GPU set, the
+// only series the workload's catalogue, the environment's GPU set, the
 // quality contract or an aiobs: recording defines (METRIC_UNKNOWN); every
-// panel has a unit and a description (PANEL_UNIT, PANEL_DESCRIPTION), a
-// unique id (PANEL_ID_DUPLICATE) and a place on the grid that no other
-// panel takes (PANEL_OVERLAP); and every sidecar ConfigMap fits through
-// kubectl apply (CONFIGMAP_TOO_LARGE).
+// panel has a unit and a description (PANEL_UNIT, PANEL_DESCRIPTION), an
+// id of its own (PANEL_ID_MISSING, PANEL_ID_DUPLICATE) and a place on the
+// grid that no other panel takes (PANEL_OVERLAP); and every sidecar
+// ConfigMap fits through kubectl apply (CONFIGMAP_TOO_LARGE).
 func checkDashboards(p *plan.Plan, files []write.File) diag.List {
 	var out diag.List
 	for _, f := range files {
@@ -182,11 +182,14 @@ func checkDashboard(p *plan.Plan, env *plan.Environment, f write.File) diag.List
 // names its queries may use. A workload dashboard may use its backend's
 // catalogue, a team's cost dashboard those of the team's workloads, and
 // any other dashboard (the fleet's) every catalogue; all may use the
-// standard's GPU set, the contract and aiobs: recordings.
+// environment's GPU set, the contract and aiobs: recordings.
 func dashboardScope(p *plan.Plan, env *plan.Environment, uid string) (diag.Pos, map[string]bool) {
 	known := map[string]bool{}
-	g := p.Standard.GPU
-	for _, n := range []string{g.Util, g.FBUsed, g.FBFree, g.Power, g.Temp, g.MemTemp, g.SMActive, g.XID} {
+	// The environment's GPU set: the standard's, less what its gpuprobe
+	// reports say has no data there, so a query on a dropped metric is
+	// caught as well as one on a misspelt metric.
+	g := env.GPU
+	for _, n := range []string{g.Util, g.FBUsed, g.FBFree, g.Power, g.Temp, g.MemTemp, g.SMActive, g.XID, g.ECCDBE, g.ClockEvents} {
 		known[n] = true
 	}
 	k := p.Standard.Contract
@@ -490,7 +493,7 @@ func (c *dashCheck) promQL(where, expr string) {
 				hint = fmt.Sprintf(" (did you mean %s?)", alt)
 			}
 		}
-		c.finding("METRIC_UNKNOWN", "%s reads %s, which no catalogue of the workload, the standard's GPU set or the quality contract defines%s", where, n, hint)
+		c.finding("METRIC_UNKNOWN", "%s reads %s, which neither the workload's catalogue, the environment's GPU set nor the quality contract defines%s", where, n, hint)
 	}
 }
 
@@ -600,4 +603,87 @@ func checkConfigMap(f write.File, pos diag.Pos) diag.List {
 			Msg: fmt.Sprintf("ConfigMap is %d bytes, over the 262144-byte annotation limit of kubectl apply; apply it server-side or split the dashboard", n)}}
 	}
 	return nil
+}
+
+// Query is one PromQL query of a rendered dashboard: a panel target or a
+// query variable's selector.
+type Query struct {
+	// PanelID and Panel name the panel; a variable's query has PanelID 0
+	// and Panel "$name".
+	PanelID int64
+	Panel   string
+	RefID   string
+	// Expr is the query as the dashboard holds it.
+	Expr string
+	// Expanded is Expr as Grafana would send it with the dashboard's
+	// defaults: template variables at their selected values (All as the
+	// variable's all value), $__rate_interval as 5m, $__interval as 1m and
+	// $__range as 1h. It is what a smoke test runs against a Prometheus.
+	Expanded string
+}
+
+// DashboardQueries lists every Prometheus query of a dashboard, panels in
+// document order (nested row panels after their row), then the query
+// variables, so that a smoke test can run each against a real Prometheus.
+// Queries on other datasource types (Loki, Tempo) are left out.
+func DashboardQueries(dashboard []byte) ([]Query, error) {
+	var d dashboardJSON
+	if err := json.Unmarshal(dashboard, &d); err != nil {
+		return nil, fmt.Errorf("read dashboard: %w", err)
+	}
+	vars := map[string]variable{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = parseVariable(v)
+	}
+	builtins := map[string]string{
+		"__rate_interval": "5m",
+		"__interval":      "1m",
+		"__range":         "1h",
+		"__interval_ms":   "60000",
+		"__range_s":       "3600",
+		"__range_ms":      "3600000",
+	}
+	plugin := func(raw json.RawMessage) string {
+		var ref struct {
+			Type string `json:"type"`
+			UID  string `json:"uid"`
+		}
+		if json.Unmarshal(raw, &ref) != nil {
+			return ""
+		}
+		if m := varRef.FindStringSubmatch(ref.UID); m != nil {
+			if v, ok := vars[m[1]+m[2]+m[3]]; ok && v.kind == "datasource" {
+				return v.plugin
+			}
+		}
+		return ref.Type
+	}
+	var out []Query
+	for _, p := range flatten(d.Panels) {
+		panelPlugin := plugin(p.Datasource)
+		for _, t := range p.Targets {
+			pl := panelPlugin
+			if len(t.Datasource) > 0 && string(t.Datasource) != "null" {
+				pl = plugin(t.Datasource)
+			}
+			if pl != "prometheus" || t.Expr == "" {
+				continue
+			}
+			var id int64
+			if p.ID != nil {
+				id = *p.ID
+			}
+			out = append(out, Query{PanelID: id, Panel: p.Title, RefID: t.RefID, Expr: t.Expr, Expanded: expand(t.Expr, vars, builtins)})
+		}
+	}
+	for _, v := range d.Templating.List {
+		vv := vars[v.Name]
+		if v.Type != "query" || plugin(v.Datasource) != "prometheus" {
+			continue
+		}
+		if expr, ok := variableQueryExpr(vv.query); ok {
+			out = append(out, Query{Panel: "$" + v.Name, Expr: vv.query, Expanded: expand(expr, vars, builtins)})
+		}
+	}
+	return out, nil
 }

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/promql/promqltest"
 
 	"github.com/aiobs/aiobs/compile"
 	"github.com/aiobs/aiobs/compile/plan"
@@ -377,5 +379,63 @@ func TestDashboardQueriesListEveryPrometheusQuery(t *testing.T) {
 				t.Errorf("%d panel queries listed, dashboard has %d targets", panelQueries, targets)
 			}
 		})
+	}
+}
+
+// TestQueriesEvaluateAgainstSyntheticSeries runs every query of the vLLM
+// fixture dashboard, as DashboardQueries expands it, in Prometheus's own
+// engine over series shaped like vLLM's and dcgm-exporter's, and checks
+// the answers of the joins and ratios that are easy to get wrong.
+func TestQueriesEvaluateAgainstSyntheticSeries(t *testing.T) {
+	const sel = `cluster="eu-1", tier="gold \"a\\b\"", job="vllm", model_name="meta-llama/Llama-3.1-8B-Instruct", instance="10.0.0.1:8000", pod="vllm-0", engine="0"`
+	const gpu = `cluster="eu-1", tier="gold \"a\\b\""`
+	load := `load 15s
+  vllm:num_requests_running{` + sel + `} 3+0x40
+  vllm:request_success_total{` + sel + `, finished_reason="stop"} 0+10x40
+  vllm:request_success_total{` + sel + `, finished_reason="error"} 0+1x40
+  vllm:num_preemptions_total{` + sel + `} 0+1x40
+  DCGM_FI_DEV_GPU_UTIL{` + gpu + `, Hostname="node-a", gpu="0", pod="dcgm-exporter-a", exported_pod="vllm-0"} 80+0x40
+  DCGM_FI_DEV_GPU_UTIL{` + gpu + `, hostname="node-b", gpu="1", pod="vllm-0"} 60+0x40
+  DCGM_FI_DEV_GPU_UTIL{` + gpu + `, Hostname="node-c", gpu="0", pod="dcgm-exporter-c", exported_pod="other-0"} 10+0x40
+  DCGM_FI_DEV_CLOCK_THROTTLE_REASONS{` + gpu + `, Hostname="node-a", gpu="0", pod="dcgm-exporter-a", exported_pod="vllm-0"} 68+0x40
+`
+	st := promqltest.LoadedStorage(t, load)
+	eng := promqltest.NewTestEngine(t, false, 5*time.Minute, 1000000)
+	c := rendered(t, "../render/grafana/testdata/backends")
+	i := slices.IndexFunc(c.files, func(f write.File) bool { return f.Path == vllmBoard })
+	qs, err := DashboardQueries(c.files[i].Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, q := range qs {
+		iq, err := eng.NewInstantQuery(context.Background(), st, nil, q.Expanded, time.Unix(600, 0))
+		if err != nil {
+			t.Errorf("%s %s: %v", q.Panel, q.RefID, err)
+			continue
+		}
+		res := iq.Exec(context.Background())
+		if res.Err != nil {
+			t.Errorf("%s %s: %v", q.Panel, q.RefID, res.Err)
+			continue
+		}
+		got[q.Panel+" "+q.RefID] = strings.ReplaceAll(res.Value.String(), " @[600000]", "")
+	}
+	want := map[string]string{
+		// The GPU of the pod renamed into exported_pod and the GPU whose
+		// pod label is the serving pod; not the other pod's GPU.
+		"GPU utilisation A": "{Hostname=\"node-a\", gpu=\"0\"} => 80\n{gpu=\"1\", hostname=\"node-b\"} => 60",
+		// 68 = software power cap (4) + hardware thermal (64).
+		"GPUs throttled, by clock-event reason A": "{} => 1",
+		"GPUs throttled, by clock-event reason B": "{} => 0",
+		"GPUs throttled, by clock-event reason D": "{} => 1",
+		// One failed request of eleven finished.
+		"Error ratio A": "{} => 0.09090909090909091",
+		"Preemptions A": "{} => 0.06666666666666667",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
 	}
 }

@@ -91,7 +91,7 @@ func fleetBoard(env *plan.Environment, std *plan.Standard) (*board, error) {
 		desc:   fmt.Sprintf("Every GPU dcgm-exporter reports in environment %s, by host.", env.Name),
 		folder: FleetFolder,
 		tags:   []string{"aiobs", "ai-fleet", "gpu"},
-		vars:   append(panels.DatasourceVariables(env), panels.FleetVariables(env, std)...),
+		vars:   append(panels.DatasourceVariables(env), panels.FleetVariables(env)...),
 		rows:   rows,
 		pos:    env.Pos,
 	}, nil

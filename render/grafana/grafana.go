@@ -36,11 +36,12 @@ const FleetFolder = "aiobs-fleet"
 // <env>/grafana/dashboards; the file provider points there.
 const ProvisioningPath = "/var/lib/grafana/dashboards/aiobs"
 
-// CostUID and FleetUID are the uids of a team's cost dashboard and of the
-// fleet GPU dashboard, the same in every environment.
+// CostUID is the uid of a team's cost dashboard, the same in every
+// environment.
 func CostUID(team string) string { return plan.UID("aiobs", team, "cost") }
 
-// FleetUID is the fleet GPU dashboard's uid.
+// FleetUID is the fleet GPU dashboard's uid, the same in every
+// environment.
 func FleetUID() string { return plan.UID("aiobs", "fleet", "gpu") }
 
 // Render returns the Grafana artifacts of the plan, sorted by path. A

@@ -24,6 +24,10 @@ const (
 // partial data.
 const Preload = 72 * time.Hour
 
+// incidentOffset puts the start of every incident between two
+// evaluations.
+const incidentOffset = 2 * time.Minute
+
 // fastBurnMargin scales the fastest page tier's factor for the fast-burn
 // scenario: at exactly the factor the long window only reaches the
 // threshold, and a > comparison never fires.
@@ -90,7 +94,9 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 	rpm := opts.RequestsPerMinute
 	b := m.BudgetFloat()
 	baseline := b / 10 // healthy: a tenth of the budget
-	start := opts.Preload
+	// Incidents start off the evaluation grid, as real ones do, so the
+	// observed times include the wait for the next evaluation.
+	start := opts.Preload + incidentOffset
 	iv := m.Interval
 
 	page := -1 // the tier an outage fires first, among those that page
