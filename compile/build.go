@@ -190,6 +190,7 @@ func (c *compiler) build(v cue.Value) (*plan.Plan, diag.List) {
 	for _, name := range sortedKeys(d.Teams) {
 		b.team(name, d.Teams[name])
 	}
+	b.logs()
 	if len(b.diags) > 0 {
 		return nil, b.diags
 	}

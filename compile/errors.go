@@ -173,44 +173,45 @@ func unknownField(root cue.Value, path []string) string {
 }
 
 // mergeMessages collapses the alternatives of an enum conflict into one
-// "use one of" message and drops duplicates.
+// "use one of" message and drops duplicates and default-value noise. CUE
+// reports an enum failure as one "conflicting values <allowed> and
+// <given>" per alternative.
 func mergeMessages(msgs []string) string {
 	msgs = slices.DeleteFunc(msgs, func(m string) bool { return m == "" })
 	slices.Sort(msgs)
 	msgs = slices.Compact(msgs)
-	// A conflict between two concrete values next to a more telling message
-	// is the default branch of a disjunction (availability: *99.5 | ...),
-	// which the user never wrote.
-	if len(msgs) > 1 {
-		msgs = slices.DeleteFunc(msgs, func(m string) bool {
-			g, w, ok := parseConflict(m)
-			return ok && concrete(g) && concrete(w)
-		})
-	}
-	var alts []string
-	var rest []string
-	var got string
+	alternatives := map[string][]string{} // given value -> allowed values
+	var givens, rest []string
 	for _, m := range msgs {
-		if g, want, ok := parseConflict(m); ok && strings.HasPrefix(want, `"`) {
-			got = g
-			alts = append(alts, want)
+		allowed, given, ok := parseConflict(m)
+		if ok && concrete(allowed) && concrete(given) {
+			if _, seen := alternatives[given]; !seen {
+				givens = append(givens, given)
+			}
+			alternatives[given] = append(alternatives[given], allowed)
 			continue
 		}
 		rest = append(rest, m)
 	}
-	if len(alts) > 1 {
-		slices.Sort(alts)
-		rest = append(rest, got+" is not allowed; use one of "+strings.Join(alts, ", "))
-	} else if len(alts) == 1 {
-		rest = append(rest, "conflicting values "+got+" and "+alts[0])
+	var out []string
+	for _, given := range givens {
+		alts := alternatives[given]
+		switch {
+		case len(alts) > 1:
+			slices.Sort(alts)
+			out = append(out, given+" is not allowed; use one of "+strings.Join(alts, ", "))
+		case len(rest) == 0:
+			out = append(out, given+" conflicts with "+alts[0])
+		}
+		// A single conflict next to a more telling message is the default
+		// branch of a disjunction (availability: *99.5 | ...), which the
+		// user never wrote.
 	}
-	for i, m := range rest {
-		rest[i] = hint(typeMismatch(m))
+	for _, m := range rest {
+		out = append(out, hint(typeMismatch(m)))
 	}
-	return strings.Join(rest, "; ")
+	return strings.Join(out, "; ")
 }
-
-var conflict = regexp.MustCompile(`^conflicting values (.+?) and (.+?)(?: \(mismatched types .*\))?$`)
 
 var mismatch = regexp.MustCompile(`^conflicting values (.+?) and (.+?) \(mismatched types (\w+) and (\w+)\)$`)
 
@@ -228,7 +229,10 @@ var literal = regexp.MustCompile(`^(".*"|-?[0-9][0-9.eE+-]*|true|false|null)$`)
 
 func concrete(s string) bool { return literal.MatchString(s) }
 
-func parseConflict(m string) (got, want string, ok bool) {
+var conflict = regexp.MustCompile(`^conflicting values (.+?) and (.+?)(?: \(mismatched types .*\))?$`)
+
+// parseConflict splits CUE's "conflicting values A and B" message.
+func parseConflict(m string) (allowed, given string, ok bool) {
 	s := conflict.FindStringSubmatch(m)
 	if s == nil {
 		return "", "", false

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/render/datasources"
 	"github.com/aiobs/aiobs/render/grafana"
 	"github.com/aiobs/aiobs/render/lokirules"
 	"github.com/aiobs/aiobs/render/promrules"
@@ -33,6 +34,7 @@ var renderers = []renderer{
 	{"grafana", grafana.Render},
 	{"prometheus rules", promrules.Render},
 	{"loki rules", lokirules.Render},
+	{"datasources", datasources.Render},
 }
 
 // Render returns every artifact of the plan, sorted by path. An error is a

@@ -24,6 +24,8 @@ var checkers = []checker{
 	checkDashboards,
 	checkPromRules,
 	checkLokiRules,
+	checkTaxonomy,
+	checkDatasources,
 }
 
 // Check runs every check and returns all findings, sorted.

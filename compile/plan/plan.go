@@ -39,6 +39,8 @@ type Standard struct {
 	Contract Contract
 	// RunbookBaseURL prefixes every runbook_url annotation.
 	RunbookBaseURL string
+	// Logs are the log alert and log-derived metric rules (logs.go).
+	Logs Logs
 }
 
 // Contract is the metric contract of eval, drift, agent and log-derived
@@ -121,6 +123,9 @@ type Label struct{ Name, Value string }
 // Loki holds the environment's Loki ruler settings.
 type Loki struct {
 	Tenant string
+	// Raw is the opt-in raw (unredacted) stream; nil when the environment
+	// has none.
+	Raw *LokiRaw
 }
 
 // Team owns workloads and receives their alerts.

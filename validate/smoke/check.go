@@ -107,7 +107,7 @@ func runAll(ctx context.Context, q querier, queries []Query) ([]answer, []string
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			a, err := q.query(ctx, qu.promQL())
+			a, err := q.query(ctx, qu.probe)
 			var r refused
 			switch {
 			case errors.As(err, &r):

@@ -285,7 +285,7 @@ func servingFamily(t *plan.Target, name string, stages []string, scale float64) 
 		}
 		f.series = append(f.series, &series{
 			labels: ls,
-			level:  gaugeLevel(unit) * scale,
+			level:  gaugeLevel(t.Backend, stages, ls, unit) * scale,
 			rate:   rate * scale,
 		})
 	}
@@ -441,8 +441,20 @@ func failed(ls []plan.Label) bool {
 	return false
 }
 
-// gaugeLevel is a plausible level of a gauge in its unit.
-func gaugeLevel(unit string) float64 {
+// gaugeLevel is a plausible level of a gauge in its unit: a short queue
+// behind many running requests, a cache less than half full.
+func gaugeLevel(b *plan.Backend, stages []string, ls []plan.Label, unit string) float64 {
+	for _, st := range stages {
+		if !matchesAll(ls, b.Stages[st].Matchers) {
+			continue
+		}
+		switch st {
+		case "queueDepth":
+			return 1
+		case "running":
+			return 8
+		}
+	}
 	switch unit {
 	case "percentunit":
 		return 0.42

@@ -427,8 +427,24 @@ func (a *promAPI) targetErrors(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// alert is an active alert.
+type alert struct {
+	name, state string
+	labels      map[string]string
+}
+
+func (a alert) String() string {
+	var ls []string
+	for _, k := range slices.Sorted(maps.Keys(a.labels)) {
+		if k != "alertname" {
+			ls = append(ls, k+"="+a.labels[k])
+		}
+	}
+	return fmt.Sprintf("%s (%s) {%s}", a.name, a.state, strings.Join(ls, ", "))
+}
+
 // activeAlerts lists the alerts pending or firing.
-func (a *promAPI) activeAlerts(ctx context.Context) ([]string, error) {
+func (a *promAPI) activeAlerts(ctx context.Context) ([]alert, error) {
 	data, err := a.call(ctx, http.MethodGet, "/api/v1/alerts", nil)
 	if err != nil {
 		return nil, err
@@ -442,16 +458,10 @@ func (a *promAPI) activeAlerts(ctx context.Context) ([]string, error) {
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("prometheus alerts: %w", err)
 	}
-	var out []string
+	var out []alert
 	for _, al := range d.Alerts {
-		var ls []string
-		for _, k := range slices.Sorted(maps.Keys(al.Labels)) {
-			if k != "alertname" {
-				ls = append(ls, k+"="+al.Labels[k])
-			}
-		}
-		out = append(out, fmt.Sprintf("%s (%s) {%s}", al.Labels["alertname"], al.State, strings.Join(ls, ", ")))
+		out = append(out, alert{name: al.Labels["alertname"], state: al.State, labels: al.Labels})
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(x, y alert) int { return strings.Compare(x.String(), y.String()) })
 	return out, nil
 }

@@ -6,13 +6,22 @@
 // Run takes the plan and its rendered artifacts. It serves synthetic
 // exporters built from the plan alone (the backend catalogues, the
 // environments' static labels and GPU sets, the workloads' selectors and
-// models, the quality contract), never from the dashboards, so that a
-// dashboard naming a series no backend exposes finds nothing. It writes a
-// Prometheus configuration that scrapes those exporters and loads the
-// rendered rule files, starts the prometheus binary on loopback, runs
-// every panel and variable query of every dashboard, and stops the server.
+// models, the quality contract), never from the dashboards or rules, so
+// that a query naming a series or label value no backend exposes finds
+// nothing. It writes a Prometheus configuration that scrapes those
+// exporters and loads the rendered rule files, starts the prometheus
+// binary on loopback, and checks that
+//
+//   - every panel and variable query of every dashboard returns data;
+//   - every vector selector of those queries and of every alert and
+//     recording rule matches a series on its own ("or vector(0)" would
+//     otherwise hide a misspelt name);
+//   - every rule evaluates and every scrape succeeds;
+//   - no alert is pending or firing, since the synthetic traffic is
+//     healthy.
+//
 // The aiobs:* series the dashboards read come from the rendered recording
-// rules, so the smoke test also proves that rules and dashboards agree.
+// rules, so a run also proves that rules and dashboards agree.
 //
 // The package is a test harness: it needs the prometheus binary (Debian's
 // prometheus package) and talks only to 127.0.0.1.
@@ -42,13 +51,18 @@ type Options struct {
 	// Dir holds the configuration, the copied rule files, the TSDB and the
 	// server's log; the caller removes it.
 	Dir string
-	// Environments limits the dashboards checked and the rule files loaded
-	// to these environments; empty means all.
+	// Environments limits the dashboards and rule files checked to these
+	// environments; empty means all.
 	Environments []string
-	// ExpectEmpty names queries that cannot have data within a smoke run,
-	// each with the reason; see Key. They are checked once at the end and
-	// reported if they do have data, so that the list cannot go stale.
+	// ExpectEmpty names queries and rules that cannot have data in a
+	// smoke run, each with the reason. They are checked once at the end
+	// and reported if they do have data (a rule: if each of its selectors
+	// matches), so that the list cannot go stale.
 	ExpectEmpty map[Key]string
+	// ExpectAlerts names alerts that are pending or firing although the
+	// synthetic traffic is healthy, each with the reason. An alert listed
+	// here that is not active is reported, like a stale ExpectEmpty entry.
+	ExpectAlerts map[string]string
 	// Wait bounds how long a query may stay empty after the server is
 	// ready before it is reported; zero means 45 seconds. Empty queries
 	// are reported sooner once no query has gained data for 5 seconds,
@@ -58,29 +72,32 @@ type Options struct {
 	Logf func(format string, args ...any)
 }
 
-// Key names a query independently of its expression: the dashboard's
-// path without the environment, the panel title ("$name" for a
-// variable) and the refId.
+// Key names a query independently of its expression and environment: the
+// artifact's path below the environment's grafana/dashboards/ or
+// prometheus/ folder (assistants/aiobs--assistants--chat.json,
+// rules/assistants/chat.yaml), the panel title ("$name" for a variable,
+// "alert Name" or the record name for a rule) and the refId.
 type Key struct {
-	Dashboard, Panel, RefID string
+	Artifact, Name, RefID string
 }
 
-// String formats a key as dashboard › panel › refId.
+// String formats a key as artifact › name › refId.
 func (k Key) String() string {
-	s := k.Dashboard + " › " + k.Panel
+	s := k.Artifact + " › " + k.Name
 	if k.RefID != "" {
 		s += " › " + k.RefID
 	}
 	return s
 }
 
-// Query is one dashboard query as run, or one vector selector of it.
+// Query is one dashboard query, rule expression or vector selector of
+// either, as checked.
 type Query struct {
 	Key
-	// Env is the environment of the dashboard.
+	// Env is the environment of the artifact.
 	Env string
 	// Expr is the query with template variables and Grafana's macros
-	// interpolated, as Grafana would send it.
+	// interpolated, as Grafana would send it, or the rule's expression.
 	Expr string
 	// Selector, when set, is one vector selector of Expr, checked on its
 	// own: "or vector(0)", "or ... * 0" and "count(...) or vector(0)" keep
@@ -88,25 +105,20 @@ type Query struct {
 	// misspelt series there only shows when each selector must match.
 	Selector string
 	// Also counts the other uses of the selector in the environment's
-	// queries, which are not reported again.
+	// queries and rules, which are not reported again.
 	Also int
 	// Reason is why the query is expected to be empty (ExpectEmpty).
 	Reason string
 	// Err is Prometheus's error for a query it refused, or a note on an
 	// empty answer.
 	Err string
-	// rule marks a rule's expression, whose selectors are checked but
-	// which is not run itself.
-	rule bool
-}
 
-// promQL is what is sent to Prometheus: the query, or a count of the
-// selector's series, empty when there are none.
-func (q Query) promQL() string {
-	if q.Selector != "" {
-		return "count(" + q.Selector + ")"
-	}
-	return q.Expr
+	// rule marks a rule's expression: an alert's is empty while all is
+	// well, so only its selectors are checked, or, when it is expected
+	// to be empty, whether they all match.
+	rule bool
+	// probe is the PromQL sent to Prometheus.
+	probe string
 }
 
 func (q Query) String() string {
@@ -114,9 +126,12 @@ func (q Query) String() string {
 	if q.Selector != "" {
 		s += "selector " + q.Selector + " matches nothing in\n\t"
 	}
-	s += q.Expr
+	s += strings.ReplaceAll(q.Expr, "\n", "\n\t")
 	if q.Also > 0 {
 		s += fmt.Sprintf("\n\t(used %d more times in %s)", q.Also, q.Env)
+	}
+	if q.Reason != "" {
+		s += "\n\texpected empty: " + q.Reason
 	}
 	if q.Err != "" {
 		s += "\n\t" + q.Err
@@ -126,9 +141,9 @@ func (q Query) String() string {
 
 // Report is what a smoke run found.
 type Report struct {
-	// Queries is the number of queries run, and Selectors the number of
-	// distinct vector selectors in them, each also run.
-	Queries, Selectors int
+	// Queries, Rules and Selectors count the dashboard queries, the rule
+	// expressions and the distinct vector selectors in both.
+	Queries, Rules, Selectors int
 	// Empty are queries and selectors that returned nothing (or only NaN)
 	// until the wait ran out: each is a dashboard or rule bug, or a
 	// series the exporter wrongly lacks.
@@ -141,12 +156,13 @@ type Report struct {
 	Unexpected []Query
 	// Unused are ExpectEmpty keys that matched no query.
 	Unused []Key
-	// Rules lists rules whose evaluation failed, and Targets scrapes that
-	// failed, each with Prometheus's error.
-	Rules, Targets []string
-	// Alerts are the alerts pending or firing at the end, for the log:
-	// the synthetic traffic is healthy, so each is worth a look.
-	Alerts []string
+	// RuleErrors lists rules whose evaluation failed, and Targets scrapes
+	// that failed, each with Prometheus's error.
+	RuleErrors, Targets []string
+	// Alerts are the alerts pending or firing at the end that
+	// ExpectAlerts does not list, and QuietAlerts the ones it lists that
+	// are not active.
+	Alerts, QuietAlerts []string
 	// Ready is how long the server took to become ready, and Settled how
 	// long the queries were polled after that.
 	Ready, Settled time.Duration
@@ -154,7 +170,7 @@ type Report struct {
 
 // OK reports whether the run found nothing wrong.
 func (r *Report) OK() bool {
-	return len(r.Empty)+len(r.Failed)+len(r.Unexpected)+len(r.Unused)+len(r.Rules)+len(r.Targets) == 0
+	return len(r.Empty)+len(r.Failed)+len(r.Unexpected)+len(r.Unused)+len(r.RuleErrors)+len(r.Targets)+len(r.Alerts)+len(r.QuietAlerts) == 0
 }
 
 // Problems describes everything wrong, one paragraph per finding.
@@ -184,15 +200,17 @@ func (r *Report) Problems() string {
 		unused = append(unused, k.String())
 	}
 	section("expected-empty entries that match no query", unused)
-	section("rules that failed to evaluate", r.Rules)
+	section("rules that failed to evaluate", r.RuleErrors)
 	section("scrapes that failed", r.Targets)
+	section("alerts active on healthy traffic", r.Alerts)
+	section("expected alerts that are not active (remove them from the list)", r.QuietAlerts)
 	return b.String()
 }
 
 // Run starts Prometheus over the plan's synthetic exporters and the
-// artifacts' rule files, runs every dashboard query and stops the server.
-// An error means the run itself could not be done; what the queries found
-// is in the report.
+// artifacts' rule files, runs every check and stops the server. An error
+// means the run itself could not be done; what the checks found is in the
+// report.
 func Run(ctx context.Context, p *plan.Plan, artifacts []render.Artifact, opts Options) (*Report, error) {
 	if opts.Wait == 0 {
 		opts.Wait = 45 * time.Second
@@ -210,7 +228,8 @@ func Run(ctx context.Context, p *plan.Plan, artifacts []render.Artifact, opts Op
 	if err != nil {
 		return nil, err
 	}
-	sels := selectors(queries)
+	probes, rep := probes(queries)
+	rep.Unused = unused(queries, opts.ExpectEmpty)
 
 	exp, err := newExporter(p, time.Now)
 	if err != nil {
@@ -252,35 +271,39 @@ func Run(ctx context.Context, p *plan.Plan, artifacts []render.Artifact, opts Op
 		return nil, err
 	}
 	defer prom.stop()
-	rep := &Report{Queries: len(queries), Selectors: len(sels), Ready: time.Since(start)}
-	opts.Logf("prometheus ready after %s; %d queries with %d distinct selectors, %d rule files, %d scrape targets",
-		rep.Ready.Round(time.Millisecond), len(queries), len(sels), len(ruleFiles), len(exp.targets()))
+	rep.Ready = time.Since(start)
+	opts.Logf("prometheus ready after %s: %d dashboard queries, %d rules, %d distinct selectors; %d rule files, %d scrape targets",
+		rep.Ready.Round(time.Millisecond), rep.Queries, rep.Rules, rep.Selectors, len(ruleFiles), len(exp.targets()))
 
 	tm := timing{Every: time.Second, Min: 10 * time.Second, Stable: 5 * time.Second, Max: opts.Wait}
-	panelQueries := slices.DeleteFunc(slices.Clone(queries), func(q Query) bool { return q.rule })
-	if err := check(ctx, prom.api, append(panelQueries, sels...), tm, rep); err != nil {
+	if err := check(ctx, prom.api, probes, tm, rep); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, prom.logTail())
 	}
-	for k := range opts.ExpectEmpty {
-		if !slices.ContainsFunc(queries, func(q Query) bool { return q.Key == k }) {
-			rep.Unused = append(rep.Unused, k)
-		}
-	}
-	slices.SortFunc(rep.Unused, func(a, b Key) int { return strings.Compare(a.String(), b.String()) })
-	if rep.Rules, err = prom.api.ruleErrors(ctx); err != nil {
+	if rep.RuleErrors, err = prom.api.ruleErrors(ctx); err != nil {
 		return nil, err
 	}
 	if rep.Targets, err = prom.api.targetErrors(ctx); err != nil {
 		return nil, err
 	}
-	if rep.Alerts, err = prom.api.activeAlerts(ctx); err != nil {
+	active, err := prom.api.activeAlerts(ctx)
+	if err != nil {
 		return nil, err
+	}
+	for _, a := range active {
+		if _, ok := opts.ExpectAlerts[a.name]; !ok {
+			rep.Alerts = append(rep.Alerts, a.String())
+		}
+	}
+	for _, name := range slices.Sorted(mapsKeys(opts.ExpectAlerts)) {
+		if !slices.ContainsFunc(active, func(a alert) bool { return a.name == name }) {
+			rep.QuietAlerts = append(rep.QuietAlerts, name+": "+opts.ExpectAlerts[name])
+		}
 	}
 	return rep, nil
 }
 
-// collect lists the Prometheus queries of every dashboard of the
-// environments, and their rule files.
+// collect lists the Prometheus queries of every dashboard and the
+// expressions of every rule of the environments, and their rule files.
 func collect(artifacts []render.Artifact, envs []string, expect map[Key]string) ([]Query, []render.Artifact, error) {
 	var queries []Query
 	var rules []render.Artifact
@@ -297,7 +320,7 @@ func collect(artifacts []render.Artifact, envs []string, expect map[Key]string) 
 				return nil, nil, fmt.Errorf("%s: %w", a.Path, err)
 			}
 			for _, q := range qs {
-				q.Dashboard = strings.TrimPrefix(rest, "prometheus/")
+				q.Artifact = strings.TrimPrefix(rest, "prometheus/")
 				q.Env = env
 				q.Reason = expect[q.Key]
 				queries = append(queries, q)
@@ -308,12 +331,12 @@ func collect(artifacts []render.Artifact, envs []string, expect map[Key]string) 
 				return nil, nil, fmt.Errorf("%s: %w", a.Path, err)
 			}
 			for _, q := range qs {
-				k := Key{Dashboard: strings.TrimPrefix(rest, "grafana/dashboards/"), Panel: q.Panel, RefID: q.RefID}
+				k := Key{Artifact: strings.TrimPrefix(rest, "grafana/dashboards/"), Name: q.Panel, RefID: q.RefID}
 				queries = append(queries, Query{Key: k, Env: env, Expr: variableExpr(q), Reason: expect[k]})
 			}
 		}
 	}
-	if len(queries) == 0 {
+	if !slices.ContainsFunc(queries, func(q Query) bool { return !q.rule }) {
 		return nil, nil, fmt.Errorf("no dashboard queries in environments %s", strings.Join(envs, ", "))
 	}
 	return queries, rules, nil
@@ -340,47 +363,8 @@ func variableExpr(q validate.Query) string {
 	return "group by (" + label + ") (" + q.Expanded + ") unless on (" + label + ") vector(1)"
 }
 
-// selectors are the distinct vector selectors of the queries, one Query
-// each per environment, naming the first query that holds it. Queries
-// expected to be empty are left out, and so are queries the parser
-// refuses (Prometheus reports those).
-func selectors(queries []Query) []Query {
-	var out []Query
-	seen := map[[2]string]int{}
-	p := parser.NewParser(parser.Options{})
-	for _, q := range queries {
-		if q.Reason != "" {
-			continue
-		}
-		e, err := p.ParseExpr(q.Expr)
-		if err != nil {
-			continue
-		}
-		parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
-			vs, ok := n.(*parser.VectorSelector)
-			if !ok {
-				return nil
-			}
-			sel := vs.String()
-			k := [2]string{q.Env, sel}
-			if i, ok := seen[k]; ok {
-				out[i].Also++
-				return nil
-			}
-			seen[k] = len(out)
-			s := q
-			s.Selector = sel
-			out = append(out, s)
-			return nil
-		})
-	}
-	return out
-}
-
 // ruleQueries are the expressions of a rule file's alerts and records, as
-// queries named by the rule. They are not run themselves (an alert's
-// expression is empty while all is well); selectors checks each of their
-// selectors, so that a rule reading a series nothing exposes is seen.
+// queries named by the rule.
 func ruleQueries(b []byte) ([]Query, error) {
 	var f struct {
 		Groups []struct {
@@ -401,8 +385,86 @@ func ruleQueries(b []byte) ([]Query, error) {
 			if r.Alert != "" {
 				name = "alert " + r.Alert
 			}
-			out = append(out, Query{Key: Key{Panel: name}, Expr: r.Expr, rule: true})
+			out = append(out, Query{Key: Key{Name: name}, Expr: r.Expr, rule: true})
 		}
 	}
 	return out, nil
+}
+
+// probes are the checks to run: each dashboard query, each distinct
+// vector selector (per environment) of the queries and rules not expected
+// to be empty, and each expected-empty query or rule. The report counts
+// them.
+func probes(queries []Query) ([]Query, *Report) {
+	rep := &Report{}
+	var out, sels []Query
+	seen := map[[2]string]int{}
+	p := parser.NewParser(parser.Options{})
+	for _, q := range queries {
+		if q.rule {
+			rep.Rules++
+		} else {
+			rep.Queries++
+		}
+		var vss []string
+		if e, err := p.ParseExpr(q.Expr); err == nil {
+			parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+				if vs, ok := n.(*parser.VectorSelector); ok {
+					// The selector now: an offset or @ reaches back
+					// before a smoke run began.
+					bare := *vs
+					bare.OriginalOffset, bare.Offset, bare.Timestamp, bare.StartOrEnd = 0, 0, nil, 0
+					vss = append(vss, bare.String())
+				}
+				return nil
+			})
+		}
+		switch {
+		case q.Reason != "" && q.rule:
+			// Expected to be empty: the rule still reads a series that
+			// nothing serves, so not all of its selectors match.
+			var parts []string
+			for _, s := range vss {
+				parts = append(parts, "count("+s+")")
+			}
+			q.probe = strings.Join(parts, " and on () ")
+			if q.probe == "" {
+				q.probe = q.Expr
+			}
+			out = append(out, q)
+			continue
+		case q.Reason != "":
+			q.probe = q.Expr
+			out = append(out, q)
+			continue
+		case !q.rule:
+			q.probe = q.Expr
+			out = append(out, q)
+		}
+		for _, s := range vss {
+			k := [2]string{q.Env, s}
+			if i, ok := seen[k]; ok {
+				sels[i].Also++
+				continue
+			}
+			seen[k] = len(sels)
+			sq := q
+			sq.Selector, sq.probe = s, "count("+s+")"
+			sels = append(sels, sq)
+		}
+	}
+	rep.Selectors = len(sels)
+	return append(out, sels...), rep
+}
+
+// unused are the expected-empty keys no query has.
+func unused(queries []Query, expect map[Key]string) []Key {
+	var out []Key
+	for k := range expect {
+		if !slices.ContainsFunc(queries, func(q Query) bool { return q.Key == k }) {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b Key) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }

@@ -97,7 +97,7 @@ func canaryDashboard(t *testing.T, arts []render.Artifact) render.Artifact {
 	if err := json.Unmarshal(bytes.ReplaceAll(b, []byte("vllm:num_preemptions_total"), []byte("vllm:num_preemptions")), &bad); err != nil {
 		t.Fatal(err)
 	}
-	bad["title"] = canaryKey.Panel
+	bad["title"] = canaryKey.Name
 	d["panels"] = []any{good, bad}
 	out, err := json.Marshal(d)
 	if err != nil {
