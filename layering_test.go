@@ -26,6 +26,8 @@ var allowed = map[string][]string{
 	"render/lokirules":        {"compile/diag", "compile/plan", "render/encode", "render/write", "go.yaml.in/yaml"},
 	"render/datasources":      {"compile/diag", "compile/plan", "render/encode", "render/write", "go.yaml.in/yaml"},
 	"validate":                {"compile/diag", "compile/plan", "render/", "environments", "panels", "github.com/prometheus/", "go.yaml.in/yaml", "github.com/grafana/grafana-foundation-sdk"},
+	"validate/smoke":          {"compile/plan", "render", "validate", "github.com/prometheus/", "go.yaml.in/yaml"},
+	"render/preview":          {},
 	"gpuprobe":                {"gpuprobe/"},
 	"gpuprobe/report":         {},
 	"gpuprobe/backend":        {},

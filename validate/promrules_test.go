@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,9 +16,14 @@ import (
 	"github.com/aiobs/aiobs/render/write"
 )
 
+// compilePromRulesExample compiles the example once per test binary.
+var compilePromRulesExample = sync.OnceValues(func() (*plan.Plan, error) {
+	return compile.Compile(context.Background(), filepath.Join("..", "examples"), compile.Options{})
+})
+
 func examplePromRules(t *testing.T) (*plan.Plan, []write.File) {
 	t.Helper()
-	p, err := compile.Compile(context.Background(), filepath.Join("..", "examples"), compile.Options{})
+	p, err := compilePromRulesExample()
 	if err != nil {
 		t.Fatalf("compile examples: %v", err)
 	}

@@ -18,23 +18,32 @@ import (
 // gridWidth is Grafana's grid width in columns.
 const gridWidth = 24
 
-// board is one dashboard before encoding.
+// board is one dashboard before it is built and encoded.
 type board struct {
+	env              *plan.Environment
 	uid, title, desc string
 	// folder is the directory, and so the Grafana folder, it goes in.
 	folder string
 	tags   []string
 	vars   []cog.Builder[dashboard.VariableModel]
 	links  []cog.Builder[dashboard.DashboardLink]
-	rows   []panels.Row
+	// rows builds the panels; it runs when the board is encoded, in
+	// parallel with the other boards.
+	rows func() ([]panels.Row, error)
 	// pos is the decision the dashboard renders, for findings.
 	pos diag.Pos
 }
 
-func workloadBoard(t *plan.Target, std *plan.Standard) (*board, error) {
+// path is where the dashboard goes in the output tree.
+func (b *board) path() string {
+	return b.env.Name + "/grafana/dashboards/" + b.folder + "/" + b.uid + ".json"
+}
+
+func workloadBoard(t *plan.Target, std *plan.Standard) *board {
 	c := &panels.Context{Target: t, Standard: std}
 	w := t.Workload
-	b := &board{
+	return &board{
+		env:    t.Env,
 		uid:    w.DashboardUID(),
 		title:  fmt.Sprintf("AI workload: %s/%s (%s)", t.Team.Name, w.Name, t.Env.Name),
 		desc:   fmt.Sprintf("Standard aiobs dashboard of workload %s of team %s on %s serving %s, in environment %s. Rows go from what users feel down to the GPUs.", w.Name, t.Team.Name, w.Backend, w.Model, t.Env.Name),
@@ -45,24 +54,24 @@ func workloadBoard(t *plan.Target, std *plan.Standard) (*board, error) {
 			link("Team cost", "Cost of every workload of team "+t.Team.Name, CostUID(t.Team.Name)),
 			link("Fleet GPUs", "Every GPU of environment "+t.Env.Name, FleetUID()),
 		},
+		rows: func() ([]panels.Row, error) {
+			var rows []panels.Row
+			for _, f := range panels.Workload() {
+				r, err := f(c)
+				if err != nil {
+					return nil, err
+				}
+				rows = append(rows, r)
+			}
+			return rows, nil
+		},
 		pos: w.Pos,
 	}
-	for _, f := range panels.Workload() {
-		r, err := f(c)
-		if err != nil {
-			return nil, err
-		}
-		b.rows = append(b.rows, r)
-	}
-	return b, nil
 }
 
-func costBoard(env *plan.Environment, team *plan.Team, contexts []*panels.Context) (*board, error) {
-	rows, err := panels.TeamCost(contexts)
-	if err != nil {
-		return nil, err
-	}
+func costBoard(env *plan.Environment, team *plan.Team, contexts []*panels.Context) *board {
 	b := &board{
+		env:    env,
 		uid:    CostUID(team.Name),
 		title:  fmt.Sprintf("AI cost: %s (%s)", team.Name, env.Name),
 		desc:   fmt.Sprintf("Spend of every workload of team %s in environment %s, priced as the cost decisions state.", team.Name, env.Name),
@@ -70,31 +79,28 @@ func costBoard(env *plan.Environment, team *plan.Team, contexts []*panels.Contex
 		tags:   []string{"aiobs", "ai-cost", "team:" + team.Name},
 		vars:   panels.DatasourceVariables(env),
 		links:  []cog.Builder[dashboard.DashboardLink]{link("Fleet GPUs", "Every GPU of environment "+env.Name, FleetUID())},
-		rows:   rows,
+		rows:   func() ([]panels.Row, error) { return panels.TeamCost(contexts) },
 		pos:    team.Pos,
 	}
 	for _, c := range contexts {
 		w := c.Target.Workload
 		b.links = append(b.links, link(w.Name, "Workload dashboard of "+w.Name, w.DashboardUID()))
 	}
-	return b, nil
+	return b
 }
 
-func fleetBoard(env *plan.Environment, std *plan.Standard) (*board, error) {
-	rows, err := panels.Fleet(env, std)
-	if err != nil {
-		return nil, err
-	}
+func fleetBoard(env *plan.Environment, std *plan.Standard) *board {
 	return &board{
+		env:    env,
 		uid:    FleetUID(),
 		title:  fmt.Sprintf("AI fleet GPUs (%s)", env.Name),
 		desc:   fmt.Sprintf("Every GPU dcgm-exporter reports in environment %s, by host.", env.Name),
 		folder: FleetFolder,
 		tags:   []string{"aiobs", "ai-fleet", "gpu"},
 		vars:   append(panels.DatasourceVariables(env), panels.FleetVariables(env)...),
-		rows:   rows,
+		rows:   func() ([]panels.Row, error) { return panels.Fleet(env, std) },
 		pos:    env.Pos,
-	}, nil
+	}
 }
 
 // link is a dashboard link to another aiobs dashboard by uid. The path is
@@ -115,6 +121,10 @@ func link(title, tooltip, uid string) cog.Builder[dashboard.DashboardLink] {
 // encode builds the dashboard with the SDK, lays the rows out, numbers
 // every panel in document order and returns canonical JSON.
 func (b *board) encode() ([]byte, error) {
+	rows, err := b.rows()
+	if err != nil {
+		return nil, err
+	}
 	tags := slices.Clone(b.tags)
 	slices.Sort(tags)
 	grafanaType, grafanaUID := "grafana", "-- Grafana --"
@@ -154,7 +164,7 @@ func (b *board) encode() ([]byte, error) {
 	for i := range d.Links {
 		d.Links[i].Placement = nil
 	}
-	d.Panels = layout(b.rows)
+	d.Panels = layout(rows)
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,10 @@ package grafana
 import (
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
@@ -47,29 +50,17 @@ func FleetUID() string { return plan.UID("aiobs", "fleet", "gpu") }
 // Render returns the Grafana artifacts of the plan, sorted by path. A
 // diag.List error names decisions that cannot be rendered (a dashboard too
 // large for its ConfigMap, two dashboards with one uid).
+//
+// Dashboards are built and encoded in parallel; each lands at its own
+// index, so the result does not depend on scheduling.
 func Render(p *plan.Plan) ([]write.File, error) {
 	var out []write.File
 	var diags diag.List
+	var boards []*board
 	for _, env := range p.Environments {
-		boards, err := environmentBoards(p, env)
-		if err != nil {
-			return nil, err
-		}
-		diags = append(diags, collisions(env, boards)...)
-		for _, b := range boards {
-			data, err := b.encode()
-			if err != nil {
-				return nil, fmt.Errorf("dashboard %s: %w", b.uid, err)
-			}
-			path := env.Name + "/grafana/dashboards/" + b.folder + "/" + b.uid + ".json"
-			out = append(out, write.File{Path: path, Bytes: data})
-			cm, d, err := configMap(env, b, data)
-			if err != nil {
-				return nil, fmt.Errorf("dashboard %s: %w", b.uid, err)
-			}
-			diags = append(diags, d...)
-			out = append(out, cm)
-		}
+		bs := environmentBoards(p, env)
+		diags = append(diags, collisions(env, bs)...)
+		boards = append(boards, bs...)
 		prov, err := providerOf(env)
 		if err != nil {
 			return nil, err
@@ -79,39 +70,72 @@ func Render(p *plan.Plan) ([]write.File, error) {
 	if len(diags) > 0 {
 		return nil, diags.Sorted()
 	}
+	type result struct {
+		files []write.File
+		diags diag.List
+		err   error
+	}
+	results := make([]result, len(boards))
+	parallel(len(boards), func(i int) {
+		b := boards[i]
+		data, err := b.encode()
+		if err != nil {
+			results[i].err = fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)
+			return
+		}
+		cm, d, err := configMap(b.env, b, data)
+		if err != nil {
+			results[i].err = fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)
+			return
+		}
+		results[i] = result{files: []write.File{{Path: b.path(), Bytes: data}, cm}, diags: d}
+	})
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		diags = append(diags, r.diags...)
+		out = append(out, r.files...)
+	}
+	if len(diags) > 0 {
+		return nil, diags.Sorted()
+	}
 	slices.SortFunc(out, func(a, b write.File) int { return cmp.Compare(a.Path, b.Path) })
 	return out, nil
 }
 
-// environmentBoards are the dashboards of one environment: each target's
-// workload dashboard, each team's cost dashboard, and the fleet's.
-func environmentBoards(p *plan.Plan, env *plan.Environment) ([]*board, error) {
+// parallel calls f for 0 ... n-1 on up to GOMAXPROCS goroutines.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// environmentBoards are the dashboards of one environment, not yet built:
+// each target's workload dashboard, each team's cost dashboard, and the
+// fleet's.
+func environmentBoards(p *plan.Plan, env *plan.Environment) []*board {
 	var boards []*board
 	byTeam := map[string][]*panels.Context{}
 	var teams []*plan.Team
 	for _, t := range p.TargetsIn(env.Name) {
-		b, err := workloadBoard(t, &p.Standard)
-		if err != nil {
-			return nil, fmt.Errorf("%s/%s in %s: %w", t.Team.Name, t.Workload.Name, env.Name, err)
-		}
-		boards = append(boards, b)
+		boards = append(boards, workloadBoard(t, &p.Standard))
 		if _, ok := byTeam[t.Team.Name]; !ok {
 			teams = append(teams, t.Team)
 		}
 		byTeam[t.Team.Name] = append(byTeam[t.Team.Name], &panels.Context{Target: t, Standard: &p.Standard, Fixed: true})
 	}
 	for _, team := range teams {
-		b, err := costBoard(env, team, byTeam[team.Name])
-		if err != nil {
-			return nil, fmt.Errorf("cost of %s in %s: %w", team.Name, env.Name, err)
-		}
-		boards = append(boards, b)
+		boards = append(boards, costBoard(env, team, byTeam[team.Name]))
 	}
-	b, err := fleetBoard(env, &p.Standard)
-	if err != nil {
-		return nil, fmt.Errorf("fleet in %s: %w", env.Name, err)
-	}
-	return append(boards, b), nil
+	return append(boards, fleetBoard(env, &p.Standard))
 }
 
 // collisions refuses two dashboards with one uid: a workload named cost
@@ -127,7 +151,7 @@ func collisions(env *plan.Environment, boards []*board) diag.List {
 				pos = prev.pos
 			}
 			out = append(out, diag.Diagnostic{Pos: pos, Rule: "DASHBOARD_UID_COLLISION", Severity: diag.Error,
-				Artifact: env.Name + "/grafana/dashboards/" + b.folder + "/" + b.uid + ".json",
+				Artifact: b.path(),
 				Msg:      fmt.Sprintf("dashboards %q and %q would share uid %s; rename the workload", prev.title, b.title, b.uid)})
 			continue
 		}

@@ -388,19 +388,3 @@ teams: ops: {
 		t.Errorf("finding (-want +got):\n%s", d)
 	}
 }
-
-func BenchmarkRender(b *testing.B) {
-	for name, dir := range corpora {
-		b.Run(name, func(b *testing.B) {
-			p, err := compile.Compile(context.Background(), dir, compile.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			for b.Loop() {
-				if _, err := grafana.Render(p); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}

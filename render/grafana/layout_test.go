@@ -105,7 +105,7 @@ func TestSizeFinding(t *testing.T) {
 
 func TestConfigMapRefusesADashboardTooLargeForKubectlApply(t *testing.T) {
 	env := &plan.Environment{Name: "prod"}
-	b := &board{uid: "aiobs--t--w", folder: "t", pos: diag.Pos{File: "t.cue", Line: 1}}
+	b := &board{env: env, uid: "aiobs--t--w", folder: "t", pos: diag.Pos{File: "t.cue", Line: 1}}
 	huge := append([]byte(`{"description": "`), bytes.Repeat([]byte("x"), MaxAppliedBytes)...)
 	huge = append(huge, `"}`...)
 	f, l, err := configMap(env, b, huge)

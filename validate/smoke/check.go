@@ -13,9 +13,9 @@ const parallel = 8
 // timing says how long check polls. A query may stay empty while the
 // server has fewer than two samples of a series or has not evaluated a
 // rule group yet; on a loaded machine that can take a while, so check
-// polls every Every until all queries have data, or until the set of empty
-// queries has not shrunk for Stable after at least Min, and gives up at
-// Max.
+// polls every Every until all queries have data, or until a round begun
+// at least Min after the start and Stable after the last round in which
+// a query gained data gains none, and gives up at Max.
 type timing struct {
 	Every, Min, Stable, Max time.Duration
 }
@@ -36,6 +36,9 @@ func check(ctx context.Context, q querier, queries []Query, tm timing, rep *Repo
 	start := time.Now()
 	progress := start
 	for {
+		// Measured from the round's start: a slow round must not count
+		// as time in which its own queries could have found data.
+		round := time.Now()
 		answers, errs, err := runAll(ctx, q, pending)
 		if err != nil {
 			return err
@@ -56,13 +59,12 @@ func check(ctx context.Context, q querier, queries []Query, tm timing, rep *Repo
 			}
 		}
 		if len(still) < len(pending) {
-			progress = time.Now()
+			progress = round
 		}
 		pending = still
-		now := time.Now()
 		if len(pending) == 0 ||
-			now.Sub(start) >= tm.Min && now.Sub(progress) >= tm.Stable ||
-			now.Add(tm.Every).Sub(start) > tm.Max {
+			round.Sub(start) >= tm.Min && round.Sub(progress) >= tm.Stable ||
+			time.Now().Add(tm.Every).Sub(start) > tm.Max {
 			break
 		}
 		select {

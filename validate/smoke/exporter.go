@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -78,8 +79,7 @@ type series struct {
 // the workload's model, the label values the stages' matchers select (and
 // realistic other values where a stage selects "any value"; see
 // labelValues), and two values of the first label the catalogue says to
-// sum away, so that a query that forgets to aggregate shows up as two
-// series rather than one. Environment static labels and workload selector
+// sum away, as a server with two engines or ranks has. Environment static labels and workload selector
 // labels are target labels, as relabelling would attach them; the pod,
 // namespace (the team; an assumption, the plan names no namespace) and
 // instance labels are what Kubernetes discovery gives a pod.
@@ -190,7 +190,7 @@ func servingEndpoint(t *plan.Target, i int, instance string) (*endpoint, error) 
 		byName[s.Name] = append(byName[s.Name], stage)
 	}
 	var errs []error
-	for _, name := range slices.Sorted(mapsKeys(byName)) {
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		stages := byName[name]
 		slices.Sort(stages)
 		f, err := servingFamily(t, name, stages, 1+0.5*float64(i))
@@ -201,16 +201,6 @@ func servingEndpoint(t *plan.Target, i int, instance string) (*endpoint, error) 
 		ep.families = append(ep.families, f)
 	}
 	return ep, errors.Join(errs...)
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // servingFamily builds one catalogue series of a pod from the stages that
@@ -657,7 +647,7 @@ func qualityEndpoint(p *plan.Plan, env *plan.Environment) *endpoint {
 	if len(fams) == 0 {
 		return nil
 	}
-	for _, name := range slices.Sorted(mapsKeys(fams)) {
+	for _, name := range slices.Sorted(maps.Keys(fams)) {
 		ep.families = append(ep.families, fams[name])
 	}
 	return ep

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,19 +20,32 @@ import (
 	"github.com/aiobs/aiobs/render"
 )
 
-// example compiles and renders the bundled example.
+// example compiles and renders the bundled example, once per test binary
+// (compiling takes seconds under the race detector); nothing changes
+// either.
 func example(t *testing.T) (*plan.Plan, []render.Artifact) {
 	t.Helper()
+	r := exampleOnce()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.p, slices.Clone(r.arts)
+}
+
+type rendered struct {
+	p    *plan.Plan
+	arts []render.Artifact
+	err  error
+}
+
+var exampleOnce = sync.OnceValue(func() rendered {
 	p, err := compile.Compile(context.Background(), "../../examples", compile.Options{})
 	if err != nil {
-		t.Fatal(err)
+		return rendered{err: err}
 	}
 	arts, err := render.Render(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, arts
-}
+	return rendered{p, arts, err}
+})
 
 // scraped reads every endpoint of the exporter through its HTTP handler
 // and the client library's strict text parser, and returns the series as
@@ -207,9 +221,14 @@ func TestExporterCountersGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	i := slices.IndexFunc(e.targets(), func(ep *endpoint) bool { return ep.job == jobServing })
+	if i < 0 {
+		t.Fatal("the exporter serves no serving pod")
+	}
+	path := e.targets()[i].path
 	body := func() string {
 		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, httptest.NewRequest("GET", e.targets()[0].path, nil))
+		e.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		return rec.Body.String()
 	}
 	before := body()
@@ -231,7 +250,7 @@ func TestExporterCountersGrow(t *testing.T) {
 		}
 	}
 	if grew == 0 {
-		t.Fatalf("%s serves no counter", e.targets()[0].path)
+		t.Fatalf("%s serves no counter", path)
 	}
 }
 

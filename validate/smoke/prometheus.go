@@ -97,7 +97,7 @@ func fastRules(src []byte) ([]byte, error) {
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("rule file is not a mapping")
 	}
-	groups := value(doc.Content[0], "groups")
+	groups := mapValue(doc.Content[0], "groups")
 	if groups == nil || groups.Kind != yaml.SequenceNode {
 		return nil, errors.New("rule file has no groups")
 	}
@@ -105,7 +105,7 @@ func fastRules(src []byte) ([]byte, error) {
 		if g.Kind != yaml.MappingNode {
 			return nil, errors.New("rule group is not a mapping")
 		}
-		if v := value(g, "interval"); v != nil {
+		if v := mapValue(g, "interval"); v != nil {
 			v.Value = evalInterval
 			continue
 		}
@@ -124,7 +124,8 @@ func fastRules(src []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func value(m *yaml.Node, key string) *yaml.Node {
+// mapValue is the value of a key of a YAML mapping, or nil.
+func mapValue(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			return m.Content[i+1]

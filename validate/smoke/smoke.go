@@ -30,6 +30,7 @@ package smoke
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -294,7 +295,7 @@ func Run(ctx context.Context, p *plan.Plan, artifacts []render.Artifact, opts Op
 			rep.Alerts = append(rep.Alerts, a.String())
 		}
 	}
-	for _, name := range slices.Sorted(mapsKeys(opts.ExpectAlerts)) {
+	for _, name := range slices.Sorted(maps.Keys(opts.ExpectAlerts)) {
 		if !slices.ContainsFunc(active, func(a alert) bool { return a.name == name }) {
 			rep.QuietAlerts = append(rep.QuietAlerts, name+": "+opts.ExpectAlerts[name])
 		}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aiobs/aiobs/compile"
 	"github.com/aiobs/aiobs/render"
 )
 
@@ -31,12 +30,27 @@ func prometheusBinary(t *testing.T) string {
 	return ""
 }
 
-// expectEmpty are the example's panels that cannot have data in a smoke
-// run, each with the reason. Keys hold in every environment.
+// expectEmpty are the example's panels and rules that cannot have data
+// in a smoke run, each with the reason. Keys hold in every environment.
+// An entry whose query does have data, or that names no query, fails the
+// test, so the list shrinks as the reasons go away.
 var expectEmpty = map[Key]string{}
 
+// expectAlerts are the alerts active on the smoke run's healthy traffic,
+// each with the reason.
+var expectAlerts = map[string]string{
+	"AIOBSDCGMExporterMissing": knownBug + "the infra GPU alerts join dcgm-exporter series to up{job=...} on (namespace, pod), " +
+		"but a scrape with honor_labels: false (the dcgm-exporter Helm chart's default) puts the GPU's pod in exported_pod; " +
+		"the GPU panels handle both, the alerts do not, so this one fires for every GPU workload behind such a scrape " +
+		"(and AIOBSGPUXIDError, AIOBSGPUDoubleBitECC, AIOBSGPUThrottling can never fire there)",
+}
+
+// knownBug opens the reason of an entry that stands for a bug reported in
+// the rendered output, not a limit of the smoke run.
+const knownBug = "KNOWN BUG, reported: "
+
 func init() {
-	const lokiRecorded = "recorded from logs by the Loki ruler (contract series); render/lokirules renders no rules yet and a smoke run has no Loki"
+	const lokiRecorded = "recorded from logs by the Loki ruler (a contract series); a smoke run has no Loki"
 	for _, d := range []string{
 		"assistants/aiobs--assistants--agent.json",
 		"assistants/aiobs--assistants--chat.json",
@@ -46,6 +60,16 @@ func init() {
 		expectEmpty[Key{d, "Guardrail triggers", "A"}] = lokiRecorded
 	}
 	expectEmpty[Key{"assistants/aiobs--assistants--agent.json", "Retries by reason", "A"}] = lokiRecorded
+	for _, w := range []string{"assistants/agent", "assistants/chat", "search/ranker", "search/summarizer"} {
+		expectEmpty[Key{"rules/" + w + ".yaml", "alert AIOBSGuardrailTriggersRising", ""}] = lokiRecorded
+	}
+	for _, w := range []string{"assistants/agent", "assistants/chat", "search/ranker"} {
+		f := "rules/" + w + ".yaml"
+		expectEmpty[Key{f, "alert AIOBSGPUDoubleBitECC", ""}] = knownBug +
+			"reads DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, which the environment's projected GPU set (Environment.GPU) drops without a gpuprobe report; the GPU panels respect it, the alert does not, so it never fires"
+		expectEmpty[Key{f, "alert AIOBSGPUThrottling", ""}] = knownBug +
+			"reads DCGM_FI_DEV_CLOCKS_EVENT_REASONS: not the standard's name (DCGM_FI_DEV_CLOCK_THROTTLE_REASONS) and not in the environment's projected GPU set, so it never fires"
+	}
 }
 
 // canaryDashboard is a dashboard with two copies of the prod chat
@@ -113,27 +137,16 @@ func TestEveryPanelQueryReturnsData(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	p, err := compile.Compile(ctx, "../../examples", compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arts, err := render.Render(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, arts := example(t)
 	arts = append(arts, canaryDashboard(t, arts))
 
 	start := time.Now()
-	rep, err := Run(ctx, p, arts, Options{Prometheus: bin, Dir: t.TempDir(), ExpectEmpty: expectEmpty, Logf: t.Logf})
+	rep, err := Run(ctx, p, arts, Options{Prometheus: bin, Dir: t.TempDir(), ExpectEmpty: expectEmpty, ExpectAlerts: expectAlerts, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d queries and %d selectors in %s (server ready after %s, settled %s later); %d expected empty",
-		rep.Queries, rep.Selectors, time.Since(start).Round(time.Millisecond), rep.Ready.Round(time.Millisecond), rep.Settled.Round(time.Millisecond), len(rep.Expected))
-
-	for _, a := range rep.Alerts {
-		t.Logf("alert active on healthy synthetic traffic: %s", a)
-	}
+	t.Logf("%d dashboard queries, %d rules, %d selectors in %s (server ready after %s, queries settled %s later); %d expected empty",
+		rep.Queries, rep.Rules, rep.Selectors, time.Since(start).Round(time.Millisecond), rep.Ready.Round(time.Millisecond), rep.Settled.Round(time.Millisecond), len(rep.Expected))
 	// The canary must be reported twice: the query is empty, and so is
 	// its selector.
 	var query, selector bool

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/aiobs/aiobs/internal/synth/synthtest"
+)
+
+// BenchmarkMain times whole commands in-process, as a user runs them:
+// render into a fresh directory (every file written), render again over an
+// unchanged tree (every file compared, none written), render --check, and
+// validate.
+func BenchmarkMain(b *testing.B) {
+	for _, c := range synthtest.Cases(b) {
+		dir := synthtest.Dir(b, c)
+		b.Run("cmd=render/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			root := b.TempDir()
+			i := 0
+			for b.Loop() {
+				i++
+				out := filepath.Join(root, "out", itoa(i))
+				mustRun(b, "render", "--decisions", dir, "--out", out)
+			}
+		})
+		out := filepath.Join(b.TempDir(), "out")
+		mustRun(b, "render", "--decisions", dir, "--out", out)
+		b.Run("cmd=render-unchanged/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				mustRun(b, "render", "--decisions", dir, "--out", out)
+			}
+		})
+		b.Run("cmd=render-check/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				mustRun(b, "render", "--check", "--decisions", dir, "--out", out)
+			}
+		})
+		b.Run("cmd=validate/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				mustRun(b, "validate", "--decisions", dir, "--out", out)
+			}
+		})
+	}
+}
+
+func mustRun(b *testing.B, args ...string) {
+	b.Helper()
+	if code := Main(args, nil, io.Discard, io.Discard); code != 0 {
+		b.Fatalf("aiobs %v: exit %d", args, code)
+	}
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}

@@ -1,0 +1,24 @@
+package grafana_test
+
+import (
+	"testing"
+
+	"github.com/aiobs/aiobs/internal/synth/synthtest"
+	"github.com/aiobs/aiobs/render/grafana"
+)
+
+// BenchmarkGrafana times the dashboards (workload, team cost, fleet), their
+// provisioning and sidecar ConfigMaps, canonical JSON included.
+func BenchmarkGrafana(b *testing.B) {
+	for _, c := range synthtest.Cases(b) {
+		b.Run(c.Name, func(b *testing.B) {
+			p := synthtest.Plan(b, c)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := grafana.Render(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

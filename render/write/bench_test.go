@@ -1,0 +1,78 @@
+package write_test
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/aiobs/aiobs/internal/synth/synthtest"
+	"github.com/aiobs/aiobs/render"
+	"github.com/aiobs/aiobs/render/write"
+)
+
+// BenchmarkApply times writing a rendered tree into a new directory (every
+// file staged, fsynced and swapped in) and over an unchanged tree (every
+// file hashed, nothing written).
+func BenchmarkApply(b *testing.B) {
+	for _, c := range synthtest.Cases(b) {
+		files := rendered(b, c)
+		b.Run("tree=new/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			root := b.TempDir()
+			i := 0
+			for b.Loop() {
+				i++
+				if _, err := write.Apply(filepath.Join(root, strconv.Itoa(i)), files, write.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("tree=unchanged/"+c.Name, func(b *testing.B) {
+			dir := filepath.Join(b.TempDir(), "out")
+			if _, err := write.Apply(dir, files, write.Options{}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := write.Apply(dir, files, write.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Written) > 0 {
+					b.Fatalf("unchanged tree: wrote %d files", len(res.Written))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCheck times render --check's comparison on an unchanged tree.
+func BenchmarkCheck(b *testing.B) {
+	for _, c := range synthtest.Cases(b) {
+		b.Run(c.Name, func(b *testing.B) {
+			files := rendered(b, c)
+			dir := filepath.Join(b.TempDir(), "out")
+			if _, err := write.Apply(dir, files, write.Options{}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				stale, err := write.Check(dir, files)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(stale) > 0 {
+					b.Fatalf("unchanged tree: %d stale files", len(stale))
+				}
+			}
+		})
+	}
+}
+
+func rendered(b *testing.B, c synthtest.Case) []write.File {
+	files, err := render.Render(synthtest.Plan(b, c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return files
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package slotest
+
+const raceEnabled = false
