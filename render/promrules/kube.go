@@ -1,14 +1,15 @@
 package promrules
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -68,15 +69,47 @@ func prometheusRule(t *plan.Target, groups []ruleGroup) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheusrule %s: %w", obj.Name, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var generic map[string]any
-	if err := dec.Decode(&generic); err != nil {
+	// JSON is YAML: reading it into a node tree keeps the types' field
+	// order (name before rules, record before expr), which a map would
+	// sort away.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("prometheusrule %s: %w", obj.Name, err)
 	}
-	if md, ok := generic["metadata"].(map[string]any); ok {
-		delete(md, "creationTimestamp")
+	root := doc.Content[0]
+	dropKey(root, "status")
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "metadata" {
+			dropKey(root.Content[i+1], "creationTimestamp")
+		}
 	}
-	delete(generic, "status")
-	return encode.YAML(generic)
+	// Kubernetes manifests conventionally open with apiVersion.
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "apiVersion" && i > 0 {
+			pair := slices.Clone(root.Content[i : i+2])
+			root.Content = append(pair, slices.Delete(root.Content, i, i+2)...)
+			break
+		}
+	}
+	plainStyle(root)
+	return encode.YAML(root)
+}
+
+// dropKey removes a key from a mapping node.
+func dropKey(m *yaml.Node, key string) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return
+		}
+	}
+}
+
+// plainStyle forgets the JSON quoting so the encoder chooses each
+// scalar's style as it does for every other artifact.
+func plainStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		plainStyle(c)
+	}
 }
