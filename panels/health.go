@@ -83,7 +83,7 @@ func Health(c *Context) (Row, error) {
 	if ttftKind == latencyHistogram {
 		r.add(graph(spec{
 			title: "Time to first token",
-			desc:  describe("Percentiles of the time to first token over the rate window, from "+seriesList(ttft.Name+"_bucket"), sloSentence(w, "ttft")),
+			desc:  describe("Percentiles of the time to first token over the rate window, from "+seriesList(ttft.Name+"_bucket"), sloSentence(w, "ttft"), exemplarSentence),
 			unit:  "s", queries: c.quantiles(ttft, false),
 			steps: latencySteps(w, "ttft"), line: true,
 		}))
@@ -94,8 +94,8 @@ func Health(c *Context) (Row, error) {
 	case latencyHistogram:
 		r.add(graph(spec{
 			title: "End-to-end latency p95",
-			desc:  describe("95th percentile of the request latency users see over the rate window, from "+seriesList(e2e.Name+"_bucket"), sloSentence(w, "e2e")),
-			unit:  "s", queries: []query{{expr: c.quantile("0.95", e2e), legend: "p95"}},
+			desc:  describe("95th percentile of the request latency users see over the rate window, from "+seriesList(e2e.Name+"_bucket"), sloSentence(w, "e2e"), exemplarSentence),
+			unit:  "s", queries: []query{{expr: c.quantile("0.95", e2e), legend: "p95", exemplar: true}},
 			steps: latencySteps(w, "e2e"), line: true,
 		}))
 	case latencyMean:
@@ -143,11 +143,12 @@ func (c *Context) errorRatio() (string, string) {
 }
 
 // quantiles are the p50, p95 and p99 of a histogram stage, with the mean
-// when withMean.
+// when withMean. The p95 query carries the exemplars: every quantile reads
+// the same buckets, so one query draws each exemplar once.
 func (c *Context) quantiles(s plan.Series, withMean bool) []query {
 	qs := []query{
 		{expr: c.quantile("0.5", s), legend: "p50"},
-		{expr: c.quantile("0.95", s), legend: "p95"},
+		{expr: c.quantile("0.95", s), legend: "p95", exemplar: true},
 		{expr: c.quantile("0.99", s), legend: "p99"},
 	}
 	if withMean {

@@ -24,7 +24,7 @@ func Latency(c *Context) (Row, error) {
 			r.add(graph(spec{
 				title: st.label,
 				desc: describe(st.label+" percentiles and mean per request over the rate window, from "+seriesList(s.Name+"_bucket", s.Name+"_sum", s.Name+"_count"),
-					c.note(st.stage)),
+					c.note(st.stage), exemplarSentence),
 				unit: "s", queries: c.quantiles(s, true), w: 8,
 			}))
 			if st.stage == "queue" || st.stage == "prefill" || st.stage == "decode" {

@@ -215,6 +215,10 @@ type query struct {
 	expr, legend string
 	instant      bool
 	format       prometheus.PromQueryFormat
+	// exemplar asks Prometheus for the exemplars of the query's series,
+	// which Grafana draws as points that open their trace in Tempo (the
+	// datasource provisioning maps the exemplar label traceID to Tempo).
+	exemplar bool
 }
 
 // promQueries builds the SDK queries of a panel with refIds A, B, ... in
@@ -237,6 +241,9 @@ func promQueries(qs []query) []*prometheus.DataqueryBuilder {
 		}
 		if q.format != "" {
 			b.Format(q.format)
+		}
+		if q.exemplar {
+			b.Exemplar(true)
 		}
 		out = append(out, b)
 	}

@@ -6,13 +6,6 @@ import (
 	"github.com/aiobs/aiobs/compile/plan"
 )
 
-// dcgm-exporter series the standard does not name yet (plan.GPUMetrics has
-// no field for them); both are opt-in in the exporter's counters CSV.
-const (
-	dcgmECCDoubleBit  = "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL"
-	dcgmClocksReasons = "DCGM_FI_DEV_CLOCKS_EVENT_REASONS"
-)
-
 // Thresholds of the infrastructure and quality alerts. They are not
 // decisions yet; each is the value the alert's description states.
 const (
@@ -90,7 +83,7 @@ func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 		}
 		env := plan.FormatMatchers(em)
 		pods := "group by (namespace, pod) (" + up + ")"
-		g := p.Standard.GPU
+		g := gpuMetrics(p, t.Env)
 		host := g.HostLabel
 		by := "max by (" + host + ", gpu) "
 		if g.Util != "" {
@@ -104,15 +97,20 @@ func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 				"XID {{ $value }} on GPU {{ $labels.gpu }} of {{ $labels."+host+" }}",
 				"dcgm-exporter reports XID {{ $value }} (the last XID error of the GPU) on a GPU serving "+t.Workload.Name+". Most XIDs mean a driver or hardware fault that needs the GPU drained and reset; look the code up in NVIDIA's XID catalogue.")
 		}
-		add("AIOBSGPUDoubleBitECC",
-			by+"(increase("+dcgmECCDoubleBit+env+"[10m]) * on (namespace, pod) group_left () "+pods+") > 0", "",
-			"uncorrectable ECC errors on GPU {{ $labels.gpu }} of {{ $labels."+host+" }}",
-			"The GPU's volatile double-bit ECC counter ("+dcgmECCDoubleBit+") rose in the last 10m: memory corruption the GPU could not correct. Drain the node and reset the GPU. Needs the field enabled in dcgm-exporter's counters CSV.")
-		r := dcgmClocksReasons + env
-		bits := fmt.Sprintf("floor(%[1]s / 8) %% 2 + floor(%[1]s / 32) %% 2 + floor(%[1]s / 64) %% 2 + floor(%[1]s / 128) %% 2", r)
-		add("AIOBSGPUThrottling", by+"(("+bits+") * on (namespace, pod) group_left () "+pods+") > 0", "15m",
-			"GPU {{ $labels.gpu }} of {{ $labels."+host+" }} is thermally or power throttled",
-			"For 15m the GPU's clock event reasons ("+dcgmClocksReasons+") have held a hardware slowdown, software or hardware thermal slowdown, or power-brake bit (0x8, 0x20, 0x40, 0x80): clocks are cut and latency rises. Check cooling and power. Needs the field enabled in dcgm-exporter's counters CSV.")
+		if g.ECCDBE != "" {
+			add("AIOBSGPUDoubleBitECC",
+				by+"("+gpuJoin("increase("+g.ECCDBE+env+"[10m])", pods)+") > 0", "",
+				"uncorrectable ECC errors on GPU {{ $labels.gpu }} of {{ $labels."+host+" }}",
+				"The GPU's volatile double-bit ECC counter ("+g.ECCDBE+") rose in the last 10m: memory corruption the GPU could not correct. Drain the node and reset the GPU.")
+		}
+		if g.ClockEvents != "" {
+			r := g.ClockEvents + env
+			// PromQL has no bitwise and: floor(x / bit) % 2 tests one bit.
+			bits := fmt.Sprintf("floor(%[1]s / 8) %% 2 + floor(%[1]s / 32) %% 2 + floor(%[1]s / 64) %% 2 + floor(%[1]s / 128) %% 2", r)
+			add("AIOBSGPUThrottling", by+"("+gpuJoin("("+bits+")", pods)+") > 0", "15m",
+				"GPU {{ $labels.gpu }} of {{ $labels."+host+" }} is thermally or power throttled",
+				"For 15m the GPU's clock event reasons ("+g.ClockEvents+") have held a hardware slowdown, software or hardware thermal slowdown, or power-brake bit (0x8, 0x20, 0x40, 0x80): clocks are cut and latency rises. Check cooling and power.")
+		}
 	}
 
 	q, okQ := stage("queueDepth")
@@ -139,6 +137,16 @@ func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 		return ruleGroup{}, false
 	}
 	return ruleGroup{Name: InfraGroupName(t), Rules: rules}, true
+}
+
+// gpuMetrics is the environment's projection of the standard's GPU
+// metrics (empty names have no data there and are never queried), or the
+// standard's own set for a plan built without the projection.
+func gpuMetrics(p *plan.Plan, env *plan.Environment) plan.GPUMetrics {
+	if env.GPU.HostLabel != "" {
+		return env.GPU
+	}
+	return p.Standard.GPU
 }
 
 // gpuBacked says whether the workload runs on GPUs aiobs can see: not a

@@ -52,8 +52,20 @@
 // One alert per SLO (AIOBS<Slo>BudgetBurn, e.g. AIOBSTTFTBudgetBurn) with
 // one rule per tier, labelled severity (page|notify; notify everywhere in
 // an environment that does not page), burn_tier, class=slo, team, workload,
-// env, slo. Every threshold is factor × budget computed with math/big and
-// printed as exact decimal text.
+// env, slo. A tier fires when both its windows' error ratios exceed
+// factor × budget (computed with math/big, printed as exact decimal text)
+// and its long window held at least the SLO's minEvents requests. There is
+// no for: the short window is the confirmation.
+//
+// Infrastructure alerts (class infra; page where the environment pages),
+// each only where the catalogue has its series: AIOBSServingTargetDown,
+// AIOBSDCGMExporterMissing, AIOBSGPUXIDError, AIOBSGPUDoubleBitECC,
+// AIOBSGPUThrottling (GPU series joined to the workload's pods on
+// namespace and pod, and only those the environment's gpuprobe reports
+// have), AIOBSQueueSaturated, AIOBSQueueBacklogGrowing,
+// AIOBSKVCachePressure. ML-quality alerts (class quality, always notify):
+// AIOBSEvalScoreDrop, AIOBSDriftDetected, AIOBSGuardrailTriggersRising.
+// runbook_url is the standard's runbook base URL plus the alert name.
 package promrules
 
 import (

@@ -200,7 +200,7 @@ feed:
 // label values.
 func shapeKey(t *plan.Target, slo *plan.SLO) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%s|%s|%s|%s|%d|%t", t.Backend.Name, slo.Kind, slo.Stage, slo.Threshold, slo.Objective, slo.Period, slo.MinEvents, t.Env.Paging)
+	fmt.Fprintf(&b, "%s|%s|%s|%s|%s|%s|%d|%t", t.Workload.Backend, slo.Kind, slo.Stage, slo.Threshold, slo.Objective, slo.Period, slo.MinEvents, t.Env.Paging)
 	for _, tier := range slo.Tiers {
 		fmt.Fprintf(&b, "|%s,%s,%s,%s,%s", tier.Name, tier.Severity, tier.BudgetPercent, tier.Long, tier.Short)
 	}
