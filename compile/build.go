@@ -184,6 +184,10 @@ func (c *compiler) build(v cue.Value) (*plan.Plan, diag.List) {
 	for _, name := range sortedKeys(d.Environments) {
 		b.environment(name, d.Environments[name])
 	}
+	if len(d.Environments) == 0 && len(d.Teams) == 0 {
+		b.diags = append(b.diags, diag.Diagnostic{Pos: diag.Pos{File: c.display}, Rule: "DECISIONS_EMPTY", Severity: diag.Error,
+			Msg: "the decisions define no environments and no teams; run 'aiobs init' for a starting point"})
+	}
 	if len(d.Environments) == 0 && len(d.Teams) > 0 {
 		b.errorAt(cue.ParsePath("teams"), "DECISION_MISSING", "environments", "no environments are defined; add environments: <name>: {datasources: {...}}")
 	}

@@ -61,7 +61,7 @@ func Compile(ctx context.Context, dir string, opts Options) (*plan.Plan, error) 
 	if len(diags) > 0 {
 		return nil, diags.Sorted()
 	}
-	c := &compiler{ctx: cuecontext.New(), opts: opts, dir: dir}
+	c := &compiler{ctx: cuecontext.New(), opts: opts, dir: dir, display: displayDir(dir, opts.Cwd)}
 	if err := c.loadStandard(); err != nil {
 		return nil, err
 	}
@@ -80,10 +80,12 @@ func Compile(ctx context.Context, dir string, opts Options) (*plan.Plan, error) 
 }
 
 type compiler struct {
-	dir  string
-	ctx  *cue.Context
-	opts Options
-	std  cue.Value
+	dir string
+	// display is dir as diagnostics name it.
+	display string
+	ctx     *cue.Context
+	opts    Options
+	std     cue.Value
 }
 
 type decisionFile struct {
@@ -148,11 +150,22 @@ func readDecisions(dir string, opts Options) ([]decisionFile, diag.List) {
 		}
 		out = append(out, decisionFile{name: name, file: f})
 	}
+	diags = append(diags, duplicateDefinitions(out)...)
 	if len(diags) == 0 && len(out) == 0 {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: display(".")}, Rule: "DECISIONS_EMPTY", Severity: diag.Error,
 			Msg: "no .cue files in the decisions directory; run 'aiobs init' to create one"})
 	}
 	return out, diags
+}
+
+// displayDir names the decisions directory relative to cwd when it can.
+func displayDir(dir, cwd string) string {
+	if cwd != "" {
+		if rel, err := filepath.Rel(cwd, dir); err == nil {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.ToSlash(dir)
 }
 
 func fileDiag(name, msg string) diag.Diagnostic {

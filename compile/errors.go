@@ -97,7 +97,26 @@ var (
 
 func cleanMessage(m string) string {
 	m = noiseErrors.ReplaceAllString(m, "")
+	m = longLiteral.ReplaceAllStringFunc(m, shorten)
 	return strings.TrimSpace(m)
+}
+
+// longLiteral is a quoted value too long to repeat in a message: a 10 MB
+// string must not come back as a 10 MB error.
+var longLiteral = regexp.MustCompile(`"(?:[^"\\]|\\.){81,}"`)
+
+// clip shortens any printed value to what a message can carry.
+func clip(v string) string {
+	r := []rune(v)
+	if len(r) <= 80 {
+		return v
+	}
+	return fmt.Sprintf("%s… (%d bytes)", string(r[:60]), len(v))
+}
+
+func shorten(lit string) string {
+	r := []rune(lit)
+	return fmt.Sprintf("%s…\" (%d bytes)", string(r[:61]), len(lit)-2)
 }
 
 // enclosing finds the user's position of the nearest ancestor of path, for
@@ -222,7 +241,7 @@ func typeMismatch(m string) string {
 	if s == nil {
 		return m
 	}
-	return fmt.Sprintf("%s is a %s; want a %s", s[1], s[3], s[4])
+	return fmt.Sprintf("%s is a %s; want a %s", clip(s[1]), s[3], s[4])
 }
 
 var literal = regexp.MustCompile(`^(".*"|-?[0-9][0-9.eE+-]*|true|false|null)$`)

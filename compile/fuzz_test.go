@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aiobs/aiobs/compile"
@@ -59,4 +60,29 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHugeStringIsRefusedWithAShortMessage checks that a 10 MB value fails
+// the schema's bounds with a message that does not repeat it.
+func TestHugeStringIsRefusedWithAShortMessage(t *testing.T) {
+	dir := t.TempDir()
+	env := "environments: prod: datasources: {metrics: \"m\", logs: \"l\", traces: \"t\"}\n"
+	team := "teams: a: {oncall: \"p\", workloads: chat: {backend: \"vllm\", cost: gpuHourUSD: 1, model: \"" + strings.Repeat("x", 10<<20) + "\"}}\n"
+	for name, src := range map[string]string{"env.cue": env, "team.cue": team} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := compile.Compile(context.Background(), dir, compile.Options{Cwd: dir})
+	var l diag.List
+	if !errors.As(err, &l) || len(l) != 1 {
+		t.Fatalf("want one diagnostic, got %v", err)
+	}
+	d := l[0]
+	if d.Pos.File != "team.cue" || d.Pos.Line != 1 || d.Rule != "DECISION_OUT_OF_BOUNDS" {
+		t.Errorf("diagnostic %s [%s], want team.cue:1 DECISION_OUT_OF_BOUNDS", d.Pos, d.Rule)
+	}
+	if len(d.Msg) > 400 || !strings.Contains(d.Msg, "(10485760 bytes)") {
+		t.Errorf("message of %d bytes does not summarise the value: %.300s", len(d.Msg), d.Msg)
+	}
 }
