@@ -300,6 +300,7 @@ func (b *builder) environment(name string, d envDecision) {
 		GPUReports: d.GPU.Reports,
 		Pos:        b.pos(base),
 	}
+	b.labelNames(sub(base, "labels"), "environments."+name+".labels", d.Labels)
 	env.GPU = environments.GPU(b.plan.Standard.GPU, b.safeGPU, b.gpuReports(sub(base, "gpu", "reports"), d.GPU.Reports))
 	b.plan.Environments = append(b.plan.Environments, env)
 }
@@ -369,6 +370,7 @@ func (b *builder) workload(team *plan.Team, name string, path cue.Path, d worklo
 		}
 	}
 
+	b.labelNames(sub(path, "selector"), display+".selector", d.Selector)
 	w.Cost = b.cost(sub(path, "cost"), display+".cost", d.Cost)
 	w.SLOs = b.slos(sub(path, "slo"), display+".slo", d.SLO, be)
 	if len(b.diags) > n {
@@ -567,4 +569,21 @@ func (b *builder) gpuReports(path cue.Path, names []string) []report.Report {
 		out = append(out, r)
 	}
 	return out
+}
+
+// labelNames refuses static labels and selectors that use a request-scoped
+// label: every value would be a new series, and the taxonomy keeps such ids
+// in log lines and traces.
+func (b *builder) labelNames(path cue.Path, display string, labels map[string]string) {
+	for _, name := range sortedKeys(labels) {
+		if strings.HasPrefix(name, "__") {
+			b.errorAt(sub(path, name), "LABEL_RESERVED", display+"."+name,
+				fmt.Sprintf("%s: label names starting with __ are reserved by Prometheus", name))
+			continue
+		}
+		if slices.Contains(b.plan.Standard.ForbiddenLabels, name) {
+			b.errorAt(sub(path, name), "LABEL_REQUEST_SCOPED", display+"."+name,
+				fmt.Sprintf("%s is a request-scoped identifier (taxonomy.forbiddenLabels); it belongs in log lines, structured metadata and traces, never in labels", name))
+		}
+	}
 }

@@ -3,6 +3,7 @@ package compile
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"slices"
 	"strings"
 
@@ -162,6 +163,9 @@ func unknownField(root cue.Value, path []string) string {
 		return "field not allowed here"
 	}
 	name := path[len(path)-1]
+	if u, err := strconv.Unquote(name); err == nil {
+		name = u
+	}
 	if len(path) >= 2 {
 		if kind, ok := nameMaps[path[len(path)-2]]; ok {
 			return fmt.Sprintf("%q is not a valid %s name: want lowercase letters, digits and single dashes, starting with a letter, at most 30 characters", name, kind)
