@@ -10,6 +10,7 @@ import (
 
 	"cuelang.org/go/cue/cuecontext"
 
+	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth"
 )
 
@@ -53,11 +54,13 @@ func BenchmarkCompile(b *testing.B) {
 	for _, c := range benchCases(b) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				if _, err := Compile(context.Background(), c.dir, Options{}); err != nil {
 					b.Fatal(err)
 				}
 			}
+			stop()
 		})
 	}
 }
@@ -66,12 +69,14 @@ func BenchmarkCompile(b *testing.B) {
 func BenchmarkCompilePhases(b *testing.B) {
 	b.Run("phase=standard", func(b *testing.B) {
 		b.ReportAllocs()
+		stop := benchcpu.Start(b)
 		for b.Loop() {
 			c := newBenchCompiler("")
 			if err := c.loadStandard(); err != nil {
 				b.Fatal(err)
 			}
 		}
+		stop()
 	})
 	for _, bc := range benchCases(b) {
 		files, diags := readDecisions(bc.dir, Options{MaxFileBytes: DefaultMaxFileBytes})
@@ -80,14 +85,17 @@ func BenchmarkCompilePhases(b *testing.B) {
 		}
 		b.Run("phase=read/"+bc.name, func(b *testing.B) {
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				if _, diags := readDecisions(bc.dir, Options{MaxFileBytes: DefaultMaxFileBytes}); len(diags) > 0 {
 					b.Fatal(diags)
 				}
 			}
+			stop()
 		})
 		b.Run("phase=evaluate/"+bc.name, func(b *testing.B) {
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				c := newBenchCompiler(bc.dir)
 				if err := c.loadStandard(); err != nil {
@@ -97,6 +105,7 @@ func BenchmarkCompilePhases(b *testing.B) {
 					b.Fatal(diags)
 				}
 			}
+			stop()
 		})
 		b.Run("phase=build/"+bc.name, func(b *testing.B) {
 			c := newBenchCompiler(bc.dir)
@@ -108,11 +117,13 @@ func BenchmarkCompilePhases(b *testing.B) {
 				b.Fatal(diags)
 			}
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				if _, diags := c.build(v); len(diags) > 0 {
 					b.Fatal(diags)
 				}
 			}
+			stop()
 		})
 	}
 }

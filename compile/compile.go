@@ -206,23 +206,28 @@ func (c *compiler) loadStandard() error {
 }
 
 // evaluate unifies every decision file with the standard's #Decisions and
-// checks that the result is complete and concrete.
+// checks that the result is complete and concrete. The files are unified
+// as one instance, in one evaluation, unless a file could then read another
+// file's field (see unify.go); a file that does not build on its own is
+// reported as such either way.
 func (c *compiler) evaluate(files []decisionFile) (cue.Value, diag.List) {
 	schema := c.std.LookupPath(cue.ParsePath("#Decisions"))
-	v := schema
-	var diags diag.List
-	for _, f := range files {
-		fv := c.ctx.BuildFile(f.file, cue.Scope(c.std))
-		if err := fv.Err(); err != nil {
-			diags = append(diags, cueDiags(err, "CUE_EVAL")...)
-			continue
+	if !crossFileNames(files) {
+		v, err := c.unifyInstance(schema, files)
+		if err == nil {
+			return v, nil
 		}
-		v = v.Unify(fv)
+		if _, diags := c.buildFiles(files); len(diags) > 0 {
+			return cue.Value{}, diags
+		}
+		return cue.Value{}, cueDiagsIn(v, err, "DECISION_INVALID")
 	}
+	vals, diags := c.buildFiles(files)
 	if len(diags) > 0 {
 		return cue.Value{}, diags
 	}
-	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
+	v, err := unifyOneByOne(schema, vals)
+	if err != nil {
 		return cue.Value{}, cueDiagsIn(v, err, "DECISION_INVALID")
 	}
 	return v, nil

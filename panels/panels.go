@@ -1,8 +1,9 @@
 // Package panels is the panel library: one builder per metric family
 // (health, stage latency, throughput and errors, scheduler and caches,
-// quality, agent tools, cost, GPU), each choosing its queries from the
-// target's backend catalogue, the standard's GPU set and the quality
-// contract, and building Grafana panels with the foundation SDK.
+// quality, agent tools, cost, logs, traces, GPU), each choosing its
+// queries from the target's backend catalogue, the standard's GPU set, the
+// quality contract and the log and span conventions, and building Grafana
+// panels with the foundation SDK.
 //
 // A builder returns a Row: a title and panels with their sizes. It never
 // places panels or numbers them; render/grafana lays rows out on the grid,
@@ -69,11 +70,11 @@ type RowFunc func(c *Context) (Row, error)
 
 // Workload returns the row builders of the standard workload dashboard,
 // top to bottom: what users feel, how inference behaves, quality and cost,
-// and the GPUs underneath. Another family adds its row by writing a
-// RowFunc and inserting it here (a logs and traces row belongs before
-// GPU, so infrastructure stays at the bottom).
+// the workload's logs and traces, and the GPUs underneath. Another family
+// adds its row by writing a RowFunc and inserting it here (before GPU, so
+// infrastructure stays at the bottom).
 func Workload() []RowFunc {
-	return []RowFunc{Health, Latency, Throughput, Scheduler, Quality, Agent, Cost, GPU}
+	return []RowFunc{Health, Latency, Throughput, Scheduler, Quality, Agent, Cost, Logs, Traces, GPU}
 }
 
 // Datasource returns the reference to the datasource variable of a plugin

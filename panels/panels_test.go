@@ -279,7 +279,7 @@ func TestSpreadFillsTheGridWidth(t *testing.T) {
 }
 
 func TestWorkloadRowsKeepUsersOnTopAndGPUsAtTheBottom(t *testing.T) {
-	base := []string{"User-perceived health", "Latency by stage", "Throughput and errors", "Scheduler and caches", "Quality", "Cost", "GPU"}
+	base := []string{"User-perceived health", "Latency by stage", "Throughput and errors", "Scheduler and caches", "Quality", "Cost", "Logs", "Traces", "GPU"}
 	tests := []struct {
 		name  string
 		agent bool

@@ -3,6 +3,7 @@ package render_test
 import (
 	"testing"
 
+	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render"
 )
@@ -16,6 +17,7 @@ func BenchmarkRender(b *testing.B) {
 			p := synthtest.Plan(b, c)
 			b.ReportAllocs()
 			var n, bytes int
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				files, err := render.Render(p)
 				if err != nil {
@@ -26,6 +28,7 @@ func BenchmarkRender(b *testing.B) {
 					bytes += len(f.Bytes)
 				}
 			}
+			stop()
 			b.ReportMetric(float64(n), "files/op")
 			b.ReportMetric(float64(bytes), "outbytes/op")
 		})

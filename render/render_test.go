@@ -100,6 +100,12 @@ func TestRenderIsDeterministic(t *testing.T) {
 	}
 	slices.Reverse(entries)
 	for _, e := range entries {
+		if e.IsDir() {
+			if err := os.CopyFS(filepath.Join(dir, e.Name()), os.DirFS(filepath.Join("../examples", e.Name()))); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join("../examples", e.Name()))
 		if err != nil {
 			t.Fatal(err)

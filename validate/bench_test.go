@@ -3,6 +3,7 @@ package validate_test
 import (
 	"testing"
 
+	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render"
 	"github.com/aiobs/aiobs/validate"
@@ -20,11 +21,13 @@ func BenchmarkValidate(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				if l := validate.Check(p, files); l.HasErrors() {
 					b.Fatalf("findings: %v", l)
 				}
 			}
+			stop()
 		})
 	}
 }

@@ -31,7 +31,10 @@ const (
 // Grafana's default (DATASOURCE_DEFAULT); every PromQL query parses
 // (PROMQL_PARSE), rates over $__rate_interval (RATE_INTERVAL) and names
 // only series the workload's catalogue, the environment's GPU set, the
-// quality contract or an aiobs: recording defines (METRIC_UNKNOWN); every
+// quality contract, Tempo's metrics-generator or an aiobs: recording
+// defines (METRIC_UNKNOWN); every query runs on its panel's datasource type
+// and holds what that type reads: expr for Prometheus and Loki, TraceQL or
+// a service-map filter for Tempo (DATASOURCE_TYPE); every
 // panel has a unit and a description (PANEL_UNIT, PANEL_DESCRIPTION), an
 // id of its own (PANEL_ID_MISSING, PANEL_ID_DUPLICATE) and a place on the
 // grid that no other panel takes (PANEL_OVERLAP); and every sidecar
@@ -104,6 +107,11 @@ type panelJSON struct {
 		Expr       string          `json:"expr"`
 		Datasource json.RawMessage `json:"datasource"`
 		Hide       bool            `json:"hide"`
+		// Query is a Tempo target's TraceQL; a service-map target holds
+		// its filters in ServiceMapQuery instead.
+		Query           string          `json:"query"`
+		QueryType       string          `json:"queryType"`
+		ServiceMapQuery json.RawMessage `json:"serviceMapQuery"`
 	} `json:"targets"`
 	FieldConfig struct {
 		Defaults struct {
@@ -178,11 +186,34 @@ func checkDashboard(p *plan.Plan, env *plan.Environment, f write.File) diag.List
 	return c.out
 }
 
+// tempoGenerated are the series Tempo's metrics-generator writes into the
+// metrics datasource from spans, whatever the workload's backend: the span
+// metrics and the service graph (reference/loki-tempo.md §5.4). They are a
+// known contract, listed by name so that a misspelt one is still caught.
+var tempoGenerated = []string{
+	"traces_spanmetrics_calls_total",
+	"traces_spanmetrics_size_total",
+	"traces_spanmetrics_latency", "traces_spanmetrics_latency_bucket", "traces_spanmetrics_latency_sum", "traces_spanmetrics_latency_count",
+	"traces_target_info",
+	"traces_service_graph_request_total",
+	"traces_service_graph_request_failed_total",
+	"traces_service_graph_request_server_seconds", "traces_service_graph_request_server_seconds_bucket",
+	"traces_service_graph_request_server_seconds_sum", "traces_service_graph_request_server_seconds_count",
+	"traces_service_graph_request_client_seconds", "traces_service_graph_request_client_seconds_bucket",
+	"traces_service_graph_request_client_seconds_sum", "traces_service_graph_request_client_seconds_count",
+	"traces_service_graph_request_messaging_system_seconds", "traces_service_graph_request_messaging_system_seconds_bucket",
+	"traces_service_graph_request_messaging_system_seconds_sum", "traces_service_graph_request_messaging_system_seconds_count",
+	"traces_service_graph_connection_info",
+	"traces_service_graph_unpaired_spans_total",
+	"traces_service_graph_dropped_spans_total",
+}
+
 // dashboardScope finds the decision a dashboard renders and the metric
 // names its queries may use. A workload dashboard may use its backend's
 // catalogue, a team's cost dashboard those of the team's workloads, and
 // any other dashboard (the fleet's) every catalogue; all may use the
-// environment's GPU set, the contract and aiobs: recordings.
+// environment's GPU set, the contract, Tempo's metrics-generator series
+// and aiobs: recordings.
 func dashboardScope(p *plan.Plan, env *plan.Environment, uid string) (diag.Pos, map[string]bool) {
 	known := map[string]bool{}
 	// The environment's GPU set: the standard's, less what its gpuprobe
@@ -194,6 +225,9 @@ func dashboardScope(p *plan.Plan, env *plan.Environment, uid string) (diag.Pos, 
 	}
 	k := p.Standard.Contract
 	for _, n := range []string{k.EvalScore, k.EvalBaseline, k.EvalLastRun, k.DriftScore, k.DriftThreshold, k.ToolCalls, k.GuardrailTriggers, k.Retries} {
+		known[n] = true
+	}
+	for _, n := range tempoGenerated {
 		known[n] = true
 	}
 	delete(known, "")
@@ -424,9 +458,31 @@ func (c *dashCheck) checkPanel(pn panelJSON) {
 		plugin := panelPlugin
 		if len(t.Datasource) > 0 && string(t.Datasource) != "null" {
 			plugin = c.resolve(twhere, t.Datasource, "", false)
+			// Only a mixed panel (its ref's type is "datasource") may run
+			// queries on datasources of other types.
+			if panelPlugin != "" && panelPlugin != "datasource" && plugin != "" && plugin != panelPlugin {
+				c.finding("DATASOURCE_TYPE", "%s runs on a %s datasource, but its panel is on a %s datasource; Grafana sends it to one of them only", twhere, plugin, panelPlugin)
+			}
 		}
-		if plugin == "prometheus" && t.Expr != "" {
-			c.promQL(twhere, t.Expr)
+		switch plugin {
+		case "prometheus":
+			if t.Expr != "" {
+				c.promQL(twhere, t.Expr)
+			}
+		case "loki":
+			if strings.TrimSpace(t.Expr) == "" {
+				c.finding("DATASOURCE_TYPE", "%s runs on a loki datasource but holds no LogQL expr", twhere)
+			}
+		case "tempo":
+			serviceMap := len(t.ServiceMapQuery) > 0 && string(t.ServiceMapQuery) != "null"
+			switch {
+			case t.Expr != "":
+				c.finding("DATASOURCE_TYPE", "%s runs on a tempo datasource but holds an expr, which Tempo does not read; put TraceQL in query", twhere)
+			case t.QueryType == "serviceMap" && !serviceMap:
+				c.finding("DATASOURCE_TYPE", "%s is a Tempo service-map query without serviceMapQuery filters, so it draws every service", twhere)
+			case t.QueryType != "serviceMap" && strings.TrimSpace(t.Query) == "":
+				c.finding("DATASOURCE_TYPE", "%s runs on a tempo datasource but holds no TraceQL query", twhere)
+			}
 		}
 	}
 }
@@ -493,7 +549,7 @@ func (c *dashCheck) promQL(where, expr string) {
 				hint = fmt.Sprintf(" (did you mean %s?)", alt)
 			}
 		}
-		c.finding("METRIC_UNKNOWN", "%s reads %s, which neither the workload's catalogue, the environment's GPU set nor the quality contract defines%s", where, n, hint)
+		c.finding("METRIC_UNKNOWN", "%s reads %s, which neither the workload's catalogue, the environment's GPU set, the quality contract nor Tempo's metrics-generator defines%s", where, n, hint)
 	}
 }
 

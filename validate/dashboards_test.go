@@ -223,6 +223,56 @@ func TestDashboardChecksFireOnHandBrokenDashboards(t *testing.T) {
 			want: []string{"METRIC_UNKNOWN"},
 		},
 		{
+			name: "Tempo's span metrics are a known contract, but a misspelt one is unknown",
+			edit: func(t *testing.T, d map[string]any) {
+				tg := firstTarget(panelTitled(t, d, "Latency per pipeline span"))
+				tg["expr"] = strings.ReplaceAll(tg["expr"].(string), "traces_spanmetrics_latency_bucket", "traces_spanmetric_latency_bucket")
+			},
+			want: []string{"METRIC_UNKNOWN"},
+		},
+		{
+			name: "a Loki query on the Prometheus variable has the wrong type, and Prometheus cannot read it",
+			edit: func(t *testing.T, d map[string]any) {
+				firstTarget(panelTitled(t, d, "Error lines"))["datasource"] = map[string]any{"type": "loki", "uid": "${prometheus_datasource}"}
+			},
+			want: []string{"DATASOURCE_TYPE", "PROMQL_PARSE"},
+		},
+		{
+			name: "a Loki query on the Tempo variable under a Loki panel has the wrong type",
+			edit: func(t *testing.T, d map[string]any) {
+				firstTarget(panelTitled(t, d, "Error lines"))["datasource"] = map[string]any{"type": "tempo", "uid": "${tempo_datasource}"}
+			},
+			want: []string{"DATASOURCE_TYPE"},
+		},
+		{
+			name: "a Loki query without LogQL",
+			edit: func(t *testing.T, d map[string]any) { delete(firstTarget(panelTitled(t, d, "Error lines")), "expr") },
+			want: []string{"DATASOURCE_TYPE"},
+		},
+		{
+			name: "a Tempo query without TraceQL",
+			edit: func(t *testing.T, d map[string]any) {
+				delete(firstTarget(panelTitled(t, d, "Slowest requests")), "query")
+			},
+			want: []string{"DATASOURCE_TYPE"},
+		},
+		{
+			name: "a Tempo service-map query without filters",
+			edit: func(t *testing.T, d map[string]any) {
+				tg := firstTarget(panelTitled(t, d, "Slowest requests"))
+				delete(tg, "query")
+				tg["queryType"] = "serviceMap"
+			},
+			want: []string{"DATASOURCE_TYPE"},
+		},
+		{
+			name: "a Tempo panel on an unbound uid",
+			edit: func(t *testing.T, d map[string]any) {
+				panelTitled(t, d, "Slowest requests")["datasource"] = map[string]any{"type": "tempo", "uid": "tempo-dev"}
+			},
+			want: []string{"DATASOURCE_UNBOUND"},
+		},
+		{
 			name: "a panel without a unit",
 			edit: func(t *testing.T, d map[string]any) {
 				delete(panelTitled(t, d, "Preemptions")["fieldConfig"].(map[string]any)["defaults"].(map[string]any), "unit")
@@ -357,9 +407,23 @@ func TestDashboardQueriesListEveryPrometheusQuery(t *testing.T) {
 			if err := json.Unmarshal(f.Bytes, &d); err != nil {
 				t.Fatal(err)
 			}
+			// Loki and Tempo queries are left out; every panel and target
+			// names its datasource's type.
 			targets := 0
 			for _, p := range flatten(d.Panels) {
-				targets += len(p.Targets)
+				for _, tg := range p.Targets {
+					ds := tg.Datasource
+					if len(ds) == 0 {
+						ds = p.Datasource
+					}
+					var ref struct{ Type string }
+					if err := json.Unmarshal(ds, &ref); err != nil {
+						t.Fatal(err)
+					}
+					if ref.Type == "prometheus" {
+						targets++
+					}
+				}
 			}
 			panelQueries := 0
 			for _, q := range qs {

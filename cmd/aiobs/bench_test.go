@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 )
 
@@ -19,31 +20,39 @@ func BenchmarkMain(b *testing.B) {
 			b.ReportAllocs()
 			root := b.TempDir()
 			i := 0
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				i++
 				out := filepath.Join(root, "out", itoa(i))
 				mustRun(b, "render", "--decisions", dir, "--out", out)
 			}
+			stop()
 		})
 		out := filepath.Join(b.TempDir(), "out")
 		mustRun(b, "render", "--decisions", dir, "--out", out)
 		b.Run("cmd=render-unchanged/"+c.Name, func(b *testing.B) {
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				mustRun(b, "render", "--decisions", dir, "--out", out)
 			}
+			stop()
 		})
 		b.Run("cmd=render-check/"+c.Name, func(b *testing.B) {
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				mustRun(b, "render", "--check", "--decisions", dir, "--out", out)
 			}
+			stop()
 		})
 		b.Run("cmd=validate/"+c.Name, func(b *testing.B) {
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				mustRun(b, "validate", "--decisions", dir, "--out", out)
 			}
+			stop()
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render/encode"
 	"github.com/aiobs/aiobs/render/grafana"
@@ -38,6 +39,7 @@ func BenchmarkCanonicalJSON(b *testing.B) {
 		b.Run(c.Name, func(b *testing.B) {
 			boards := dashboards(b, c)
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				for _, f := range boards {
 					if _, err := encode.CanonicalJSON(f.Bytes); err != nil {
@@ -45,6 +47,7 @@ func BenchmarkCanonicalJSON(b *testing.B) {
 					}
 				}
 			}
+			stop()
 		})
 	}
 }
@@ -63,6 +66,7 @@ func BenchmarkYAMLConfigMap(b *testing.B) {
 		b.Run(c.Name, func(b *testing.B) {
 			boards := dashboards(b, c)
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				for _, f := range boards {
 					cm := configMap{APIVersion: "v1", Kind: "ConfigMap",
@@ -73,6 +77,7 @@ func BenchmarkYAMLConfigMap(b *testing.B) {
 					}
 				}
 			}
+			stop()
 		})
 	}
 }

@@ -3,6 +3,7 @@ package grafana_test
 import (
 	"testing"
 
+	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render/grafana"
 )
@@ -14,11 +15,13 @@ func BenchmarkGrafana(b *testing.B) {
 		b.Run(c.Name, func(b *testing.B) {
 			p := synthtest.Plan(b, c)
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				if _, err := grafana.Render(p); err != nil {
 					b.Fatal(err)
 				}
 			}
+			stop()
 		})
 	}
 }

@@ -3,6 +3,7 @@ package lokirules_test
 import (
 	"testing"
 
+	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render/lokirules"
 )
@@ -13,11 +14,13 @@ func BenchmarkLokiRules(b *testing.B) {
 		b.Run(c.Name, func(b *testing.B) {
 			p := synthtest.Plan(b, c)
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				if _, err := lokirules.Render(p); err != nil {
 					b.Fatal(err)
 				}
 			}
+			stop()
 		})
 	}
 }

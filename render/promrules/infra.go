@@ -2,6 +2,7 @@ package promrules
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aiobs/aiobs/compile/plan"
 )
@@ -23,13 +24,25 @@ const (
 	guardrailFloor = "0.002"
 )
 
-// gpuJoin attributes dcgm-exporter series to the workload: dcgm-exporter
-// (with --kubernetes) labels each GPU with the namespace and pod using it,
-// and the workload's own scrape targets carry the same two labels. Without
-// the join a GPU fault anywhere in the cluster would page every team.
-func gpuJoin(gpuExpr, pods string) string {
-	return gpuExpr + " * on (namespace, pod) group_left () " + pods
+// gpuSeries selects a dcgm-exporter series (through wrap, e.g. an
+// increase) with the pod using each GPU in the pod label. dcgm-exporter
+// (with --kubernetes) names that pod in pod, but a scrape with
+// honor_labels: false (the exporter Helm chart's ServiceMonitor default)
+// renames it exported_pod and puts the exporter's own pod in pod; those
+// series get exported_pod copied back into pod. The panels do the same.
+func gpuSeries(metric string, env []plan.Matcher, wrap func(string) string) string {
+	renamed := metric + plan.FormatMatchers(sortedMatchers(append(slices.Clone(env), plan.Matcher{Name: "exported_pod", Op: "!=", Value: ""})))
+	plain := metric + plan.FormatMatchers(sortedMatchers(append(slices.Clone(env), plan.Matcher{Name: "exported_pod", Op: "=", Value: ""})))
+	return `(label_replace(` + wrap(renamed) + `, "pod", "$1", "exported_pod", "(.+)") or ` + wrap(plain) + `)`
 }
+
+// gpuJoin keeps the GPU series of the pods that serve the workload:
+// without it a GPU fault anywhere in the cluster would page every team.
+func gpuJoin(gpu, pods string) string {
+	return gpu + " * on (pod) group_left () " + pods
+}
+
+func same(s string) string { return s }
 
 // infraGroup renders the alerts on the serving stack itself. They page
 // (where the environment pages) because each means users are or soon will
@@ -42,7 +55,7 @@ func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 	}
 	be := t.Backend
 	var rules []rule
-	add := func(alert, expr, forDur, summary, desc string, extra ...string) {
+	add := func(alert, expr, forDur, summary, desc string) {
 		ls := map[string]string{LabelTeam: t.Team.Name, LabelWorkload: t.Workload.Name, LabelEnv: t.Env.Name,
 			LabelSeverity: sev, LabelClass: ClassInfra}
 		rules = append(rules, rule{Alert: alert, Expr: expr, For: forDur, Labels: ls, Annotations: map[string]string{
@@ -73,41 +86,43 @@ func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 	if len(t.Workload.Selector) > 0 {
 		add("AIOBSServingTargetDown", "(sum("+up+") or vector(0)) == 0", "5m",
 			"no serving target is up",
-			"Every scrape target of "+t.Workload.Name+" ("+up+") has been down or missing for 5m: the workload serves nothing, or its metrics are gone and its SLOs are blind.")
+			// The selector stays out of the text: a label value may hold
+			// {{, which the annotation's template would try to parse.
+			"Every scrape target of "+t.Workload.Name+" in "+t.Env.Name+" has been down or missing for 5m: the workload serves nothing, or its metrics are gone and its SLOs are blind.")
 	}
 
 	if gpuBacked(t) && len(t.Workload.Selector) > 0 {
-		var em []plan.Matcher
+		var env []plan.Matcher
 		for _, l := range t.Env.Labels {
-			em = append(em, plan.Matcher{Name: l.Name, Op: "=", Value: l.Value})
+			env = append(env, plan.Matcher{Name: l.Name, Op: "=", Value: l.Value})
 		}
-		env := plan.FormatMatchers(em)
-		pods := "group by (namespace, pod) (" + up + ")"
+		pods := "group by (pod) (" + up + ")"
 		g := gpuMetrics(p, t.Env)
 		host := g.HostLabel
 		by := "max by (" + host + ", gpu) "
 		if g.Util != "" {
 			add("AIOBSDCGMExporterMissing",
-				"count("+up+" == 1) > 0\nunless on ()\ncount("+gpuJoin(g.Util+env, pods)+")", "15m",
+				"count("+up+" == 1) > 0\nunless on ()\ncount("+gpuJoin(gpuSeries(g.Util, env, same), pods)+")", "15m",
 				"no GPU metrics for its pods",
-				"The workload's targets are up but dcgm-exporter reports no "+g.Util+" for its pods (joined on namespace and pod) for 15m: the exporter is down, not running with --kubernetes, or the workload's targets lack namespace/pod labels. GPU fault alerts are blind until this is fixed.")
+				"The workload's targets are up but dcgm-exporter reports no "+g.Util+" for its pods (joined on pod, or exported_pod where the scrape renamed it) for 15m: the exporter is down or not running with --kubernetes, or the workload's targets carry no pod label. GPU fault alerts are blind until this is fixed.")
 		}
 		if g.XID != "" {
-			add("AIOBSGPUXIDError", by+"("+gpuJoin(g.XID+env, pods)+") > 0", "",
+			add("AIOBSGPUXIDError", by+"("+gpuJoin(gpuSeries(g.XID, env, same), pods)+") > 0", "",
 				"XID {{ $value }} on GPU {{ $labels.gpu }} of {{ $labels."+host+" }}",
 				"dcgm-exporter reports XID {{ $value }} (the last XID error of the GPU) on a GPU serving "+t.Workload.Name+". Most XIDs mean a driver or hardware fault that needs the GPU drained and reset; look the code up in NVIDIA's XID catalogue.")
 		}
 		if g.ECCDBE != "" {
-			add("AIOBSGPUDoubleBitECC",
-				by+"("+gpuJoin("increase("+g.ECCDBE+env+"[10m])", pods)+") > 0", "",
+			inc := func(sel string) string { return "increase(" + sel + "[10m])" }
+			add("AIOBSGPUDoubleBitECC", by+"("+gpuJoin(gpuSeries(g.ECCDBE, env, inc), pods)+") > 0", "",
 				"uncorrectable ECC errors on GPU {{ $labels.gpu }} of {{ $labels."+host+" }}",
 				"The GPU's volatile double-bit ECC counter ("+g.ECCDBE+") rose in the last 10m: memory corruption the GPU could not correct. Drain the node and reset the GPU.")
 		}
 		if g.ClockEvents != "" {
-			r := g.ClockEvents + env
 			// PromQL has no bitwise and: floor(x / bit) % 2 tests one bit.
-			bits := fmt.Sprintf("floor(%[1]s / 8) %% 2 + floor(%[1]s / 32) %% 2 + floor(%[1]s / 64) %% 2 + floor(%[1]s / 128) %% 2", r)
-			add("AIOBSGPUThrottling", by+"("+gpuJoin("("+bits+")", pods)+") > 0", "15m",
+			bits := func(sel string) string {
+				return fmt.Sprintf("(floor(%[1]s / 8) %% 2 + floor(%[1]s / 32) %% 2 + floor(%[1]s / 64) %% 2 + floor(%[1]s / 128) %% 2)", sel)
+			}
+			add("AIOBSGPUThrottling", by+"("+gpuJoin(gpuSeries(g.ClockEvents, env, bits), pods)+") > 0", "15m",
 				"GPU {{ $labels.gpu }} of {{ $labels."+host+" }} is thermally or power throttled",
 				"For 15m the GPU's clock event reasons ("+g.ClockEvents+") have held a hardware slowdown, software or hardware thermal slowdown, or power-brake bit (0x8, 0x20, 0x40, 0x80): clocks are cut and latency rises. Check cooling and power.")
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Scenario names, stable: they label promtool tests and simulator results.
@@ -124,7 +126,7 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 
 	out = append(out, Scenario{
 		Name:    ScenarioOutage,
-		Summary: fmt.Sprintf("every request fails: %s fires within %s", sev, durationText(outageBound)),
+		Summary: fmt.Sprintf("every request fails: %s fires within %s", sev, secondsText(outageBound)),
 		Profile: []Segment{{0, rpm, baseline}, {start, rpm, 1}},
 		Start:   start, End: start + outageBound + 2*iv,
 		Expect: sev, Within: outageBound,
@@ -136,7 +138,7 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 	out = append(out, Scenario{
 		Name: ScenarioFastBurn,
 		Summary: fmt.Sprintf("burn %s× (%s× the %s factor): %s fires within %s",
-			trimFloat(fastFactor), trimFloat(fastBurnMargin), first.Name, sev, durationText(fastBound)),
+			trimFloat(fastFactor), trimFloat(fastBurnMargin), first.Name, sev, secondsText(fastBound)),
 		Profile: []Segment{{0, rpm, baseline}, {start, rpm, fastRatio}},
 		Start:   start, End: start + fastBound + 2*iv,
 		Expect: sev, Within: fastBound,
@@ -164,9 +166,9 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 	case slow.Expect == "":
 		slow.Summary = "burn 2×: nothing fires"
 	case slow.NeverPage:
-		slow.Summary = fmt.Sprintf("burn 2×: %s fires within %s, never page", slow.Expect, durationText(slow.Within))
+		slow.Summary = fmt.Sprintf("burn 2×: %s fires within %s, never page", slow.Expect, secondsText(slow.Within))
 	default:
-		slow.Summary = fmt.Sprintf("burn 2×: %s fires within %s", slow.Expect, durationText(slow.Within))
+		slow.Summary = fmt.Sprintf("burn 2×: %s fires within %s", slow.Expect, secondsText(slow.Within))
 	}
 	out = append(out, slow)
 
@@ -180,7 +182,7 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 	out = append(out, Scenario{
 		Name: ScenarioRecovery,
 		Summary: fmt.Sprintf("outage for %s, then healthy: %s resolves within %s",
-			durationText(recovery-start), first.Name, durationText(resolve[first.Name])),
+			secondsText(recovery-start), first.Name, secondsText(resolve[first.Name])),
 		Profile: []Segment{{0, rpm, baseline}, {start, rpm, 1}, {recovery, rpm, baseline}},
 		Start:   start, Recovery: recovery, End: recovery + longestShort + 3*iv,
 		Expect: sev, Within: outageBound, ResolveWithin: resolve,
@@ -204,7 +206,7 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 		lowRPM := float64(m.MinEvents) / 2 / longestPage.Minutes()
 		low.Profile = []Segment{{0, lowRPM, 0}}
 		low.End = start + longestPage + 2*iv
-		low.Summary = fmt.Sprintf("%s requests per %s, one fails: no page", trimFloat(float64(m.MinEvents)/2), durationText(longestPage))
+		low.Summary = fmt.Sprintf("%s requests per %s, one fails: no page", trimFloat(float64(m.MinEvents)/2), secondsText(longestPage))
 	}
 	out = append(out, low)
 
@@ -215,7 +217,7 @@ func Scenarios(m SLOMath, fx Fixture, opts ScenarioOptions) []Scenario {
 		Uninitialised: true,
 		Expect:        sev, Within: outageBound + opts.Scrape,
 		Summary: fmt.Sprintf("error counter born at the first error, then an outage: %s fires within %s",
-			sev, durationText(outageBound+opts.Scrape)),
+			sev, secondsText(outageBound+opts.Scrape)),
 	}
 	if !fx.Uninitialisable {
 		un.Skip = "no counter of bad events only: a histogram's buckets are born together"
@@ -234,6 +236,16 @@ func (sc Scenario) firstFiring(m SLOMath, from, to time.Duration) (time.Duration
 		}
 	}
 	return 0, 0, false
+}
+
+// secondsText prints a bound to the second (9m19s), since a bound rounded
+// to the minute could read stricter or looser than it is.
+func secondsText(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d <= 0 {
+		return "0s"
+	}
+	return model.Duration(d).String()
 }
 
 func fire(t TierMath, ratio float64) time.Duration {

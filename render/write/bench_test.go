@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render"
 	"github.com/aiobs/aiobs/render/write"
@@ -20,12 +21,14 @@ func BenchmarkApply(b *testing.B) {
 			b.ReportAllocs()
 			root := b.TempDir()
 			i := 0
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				i++
 				if _, err := write.Apply(filepath.Join(root, strconv.Itoa(i)), files, write.Options{}); err != nil {
 					b.Fatal(err)
 				}
 			}
+			stop()
 		})
 		b.Run("tree=unchanged/"+c.Name, func(b *testing.B) {
 			dir := filepath.Join(b.TempDir(), "out")
@@ -33,6 +36,7 @@ func BenchmarkApply(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				res, err := write.Apply(dir, files, write.Options{})
 				if err != nil {
@@ -42,6 +46,7 @@ func BenchmarkApply(b *testing.B) {
 					b.Fatalf("unchanged tree: wrote %d files", len(res.Written))
 				}
 			}
+			stop()
 		})
 	}
 }
@@ -56,6 +61,7 @@ func BenchmarkCheck(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			for b.Loop() {
 				stale, err := write.Check(dir, files)
 				if err != nil {
@@ -65,6 +71,7 @@ func BenchmarkCheck(b *testing.B) {
 					b.Fatalf("unchanged tree: %d stale files", len(stale))
 				}
 			}
+			stop()
 		})
 	}
 }

@@ -97,6 +97,11 @@ type series struct {
 // Log-derived contract series (guardrail triggers, retries) are recorded
 // by the Loki ruler, which a smoke run does not have, so nothing serves
 // them.
+//
+// Tempo's metrics-generator is one endpoint per environment serving the
+// span metrics of every target's pipeline spans (see spanEndpoint). It
+// remote-writes its series with their own labels in production; the
+// quality job's honor_labels: true keeps them the same way here.
 func newExporter(p *plan.Plan, now func() time.Time) (*exporter, error) {
 	e := &exporter{now: now, start: now()}
 	var errs []error
@@ -122,6 +127,9 @@ func newExporter(p *plan.Plan, now func() time.Time) (*exporter, error) {
 			e.endpoints = append(e.endpoints, gpuEndpoint(env, t, p.Standard.GPU.HostLabel, ni, fmt.Sprintf("10.%d.200.%d:9400", ei, ni)))
 		}
 		if ep := qualityEndpoint(p, env); ep != nil {
+			e.endpoints = append(e.endpoints, ep)
+		}
+		if ep := spanEndpoint(p, env); ep != nil {
 			e.endpoints = append(e.endpoints, ep)
 		}
 	}
@@ -650,6 +658,57 @@ func qualityEndpoint(p *plan.Plan, env *plan.Environment) *endpoint {
 	for _, name := range slices.Sorted(maps.Keys(fams)) {
 		ep.families = append(ep.families, fams[name])
 	}
+	return ep
+}
+
+// semanticSpans are the pipeline spans of the aiobs span convention, which
+// the workload dashboard's traces row reads from Tempo's span metrics
+// (panels.SemanticSpans; exporter_test checks that the two agree).
+var semanticSpans = []string{"vector_search", "prompt_build", "model_inference", "tool_execution", "output_filtering"}
+
+// spanMetricsBounds are the default latency buckets, in seconds, of
+// Tempo's span-metrics processor.
+var spanMetricsBounds = []string{"0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128", "0.256", "0.512", "1.024", "2.048", "4.096", "8.192", "16.384"}
+
+// spanEndpoint is an environment's Tempo metrics-generator: for every
+// target, the span metrics of each pipeline span, labelled as the
+// span-metrics processor labels them (service is the span's service.name,
+// which the span convention sets to the workload's name; span_name,
+// span_kind, status_code), with the environment's static labels as
+// external labels. It is nil for an environment without targets.
+func spanEndpoint(p *plan.Plan, env *plan.Environment) *endpoint {
+	targets := p.TargetsIn(env.Name)
+	if len(targets) == 0 {
+		return nil
+	}
+	ep := &endpoint{
+		path: "/tempo/" + env.Name,
+		job:  jobQuality,
+		labels: map[string]string{
+			"namespace": "tracing",
+			"pod":       "tempo-metrics-generator-0",
+			"container": "metrics-generator",
+			"instance":  "tempo-metrics-generator." + env.Name + ":3200",
+		},
+	}
+	for _, l := range env.Labels {
+		ep.labels[l.Name] = l.Value
+	}
+	latency := &family{name: "traces_spanmetrics_latency", typ: "histogram", bounds: spanMetricsBounds}
+	calls := &family{name: "traces_spanmetrics_calls_total", typ: "counter"}
+	for _, t := range targets {
+		for _, span := range semanticSpans {
+			ls := []plan.Label{
+				{Name: "service", Value: t.Workload.Name},
+				{Name: "span_kind", Value: "SPAN_KIND_INTERNAL"},
+				{Name: "span_name", Value: span},
+				{Name: "status_code", Value: "STATUS_CODE_UNSET"},
+			}
+			latency.series = append(latency.series, &series{labels: ls, rate: 2})
+			calls.series = append(calls.series, &series{labels: ls, rate: 2})
+		}
+	}
+	ep.families = []*family{calls, latency}
 	return ep
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aiobs/aiobs/compile"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/panels"
 	"github.com/aiobs/aiobs/render"
 )
 
@@ -209,6 +211,38 @@ func TestExporterExposesEveryCatalogueSeries(t *testing.T) {
 		for _, name := range contract {
 			if !matches(series, sel(name, plan.Matcher{Name: k.TeamLabel, Op: "=", Value: tg.Team.Name}, plan.Matcher{Name: k.WorkloadLabel, Op: "=", Value: tg.Workload.Name})) {
 				t.Errorf("%s: no %s", where, name)
+			}
+		}
+	}
+}
+
+// TestExporterServesTheSpanMetricsTheTracesRowReads checks that Tempo's
+// metrics-generator endpoint serves every pipeline span the workload
+// dashboard's traces row reads, for every target.
+func TestExporterServesTheSpanMetricsTheTracesRowReads(t *testing.T) {
+	if d := cmp.Diff(panels.SemanticSpans(), semanticSpans); d != "" {
+		t.Fatalf("the exporter's pipeline spans differ from the traces row's (-panels +exporter):\n%s", d)
+	}
+	p, _ := example(t)
+	e, err := newExporter(p, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := scraped(t, e)
+	for _, tg := range p.Targets {
+		for _, span := range semanticSpans {
+			for _, name := range []string{panels.SpanMetricsLatency + "_bucket", panels.SpanMetricsLatency + "_count", "traces_spanmetrics_calls_total"} {
+				ms := []*labels.Matcher{
+					labels.MustNewMatcher(labels.MatchEqual, "__name__", name),
+					labels.MustNewMatcher(labels.MatchEqual, "service", tg.Workload.Name),
+					labels.MustNewMatcher(labels.MatchEqual, "span_name", span),
+				}
+				for _, l := range tg.Env.Labels {
+					ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, l.Name, l.Value))
+				}
+				if !matches(series, ms) {
+					t.Errorf("%s/%s/%s: no %s for span %s", tg.Env.Name, tg.Team.Name, tg.Workload.Name, name, span)
+				}
 			}
 		}
 	}
