@@ -16,6 +16,7 @@
 #
 # Environment:
 #   REPEAT=5        runs per measurement (the median is reported)
+#   REPEAT_BIG=1    runs per measurement at 1,000 workloads and more
 #   VALIDATE=example  inputs validate runs on: "example", "all", or "none"
 #   GOBENCH=0       1 also runs the Go benchmarks (slow: minutes per size)
 #   COUNT=5         go test -count for GOBENCH
@@ -28,6 +29,7 @@ cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 REPEAT=${REPEAT:-5}
+REPEAT_BIG=${REPEAT_BIG:-1}
 VALIDATE=${VALIDATE:-example}
 GOBENCH=${GOBENCH:-0}
 COUNT=${COUNT:-5}
@@ -55,7 +57,7 @@ ROWS=()
 measure() {
   local label=$1 prepare=$2; shift 2
   local walls=() rss=() cpus=() code=0 i
-  for ((i = 0; i < REPEAT; i++)); do
+  for ((i = 0; i < reps; i++)); do
     eval "$prepare"
     code=0
     "$TIME" -f '%e %M %U %S' -o "$BENCH_DIR/time.txt" "$@" >"$BENCH_DIR/last.out" 2>&1 || code=$?
@@ -69,7 +71,7 @@ measure() {
     rss+=("$(awk -v k="$kb" 'BEGIN {printf "%.0f", k/1024}')")
     cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN {print u+s}')")
   done
-  ROWS+=("| $label | $(median "${walls[@]}") | $(median "${rss[@]}") | $(median "${cpus[@]}") | $REPEAT |")
+  ROWS+=("| $label | $(median "${walls[@]}") | $(median "${rss[@]}") | $(median "${cpus[@]}") | $reps |")
   printf '%s\n' "${ROWS[-1]}" >&2
 }
 
@@ -92,6 +94,8 @@ for input in "${INPUTS[@]}"; do
     $GO run ./internal/synth/cmd/synth -workloads "$input" -out "$decisions"
   fi
   out=$BENCH_DIR/out-$input
+  reps=$REPEAT
+  if [ "$input" != example ] && [ "$input" -ge 1000 ]; then reps=$REPEAT_BIG; fi
   measure "$name | render (empty dir)" "rm -rf '$out'" "$BIN" render --decisions "$decisions" --out "$out"
   WALL[$input]=$(echo "${ROWS[-1]}" | awk -F'|' '{print $4}')
   RSS[$input]=$(echo "${ROWS[-1]}" | awk -F'|' '{print $5}')
@@ -105,7 +109,7 @@ for input in "${INPUTS[@]}"; do
 done
 
 echo
-echo "### Whole process (median of $REPEAT; $(nproc) CPUs; $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty'))"
+echo "### Whole process (median of the runs; $(nproc) CPUs; $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty'))"
 echo
 echo "| input | command | wall s | max RSS MiB | CPU s (user+sys) | runs |"
 echo "| --- | --- | ---: | ---: | ---: | ---: |"

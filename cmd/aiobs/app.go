@@ -129,6 +129,8 @@ routing and the provisioning that wires them together.
 		newInitCmd(),
 		newPreviewCmd(),
 		newCompletionCmd(),
+		newTestCmd(),
+		newExplainCmd(),
 		newVersionCmd(),
 	)
 	// Cobra's generated completion command would duplicate ours.

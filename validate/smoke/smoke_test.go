@@ -38,12 +38,7 @@ var expectEmpty = map[Key]string{}
 
 // expectAlerts are the alerts active on the smoke run's healthy traffic,
 // each with the reason.
-var expectAlerts = map[string]string{
-	"AIOBSDCGMExporterMissing": knownBug + "the infra GPU alerts join dcgm-exporter series to up{job=...} on (namespace, pod), " +
-		"but a scrape with honor_labels: false (the dcgm-exporter Helm chart's default) puts the GPU's pod in exported_pod; " +
-		"the GPU panels handle both, the alerts do not, so this one fires for every GPU workload behind such a scrape " +
-		"(and AIOBSGPUXIDError, AIOBSGPUDoubleBitECC, AIOBSGPUThrottling can never fire there)",
-}
+var expectAlerts = map[string]string{}
 
 // knownBug opens the reason of an entry that stands for a bug reported in
 // the rendered output, not a limit of the smoke run.
@@ -62,13 +57,6 @@ func init() {
 	expectEmpty[Key{"assistants/aiobs--assistants--agent.json", "Retries by reason", "A"}] = lokiRecorded
 	for _, w := range []string{"assistants/agent", "assistants/chat", "search/ranker", "search/summarizer"} {
 		expectEmpty[Key{"rules/" + w + ".yaml", "alert AIOBSGuardrailTriggersRising", ""}] = lokiRecorded
-	}
-	for _, w := range []string{"assistants/agent", "assistants/chat", "search/ranker"} {
-		f := "rules/" + w + ".yaml"
-		expectEmpty[Key{f, "alert AIOBSGPUDoubleBitECC", ""}] = knownBug +
-			"reads DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, which the environment's projected GPU set (Environment.GPU) drops without a gpuprobe report; the GPU panels respect it, the alert does not, so it never fires"
-		expectEmpty[Key{f, "alert AIOBSGPUThrottling", ""}] = knownBug +
-			"reads DCGM_FI_DEV_CLOCKS_EVENT_REASONS: not the standard's name (DCGM_FI_DEV_CLOCK_THROTTLE_REASONS) and not in the environment's projected GPU set, so it never fires"
 	}
 }
 
