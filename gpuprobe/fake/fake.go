@@ -180,7 +180,7 @@ func (b *Backend) Init(ctx context.Context) (backend.Info, error) {
 
 // Shutdown closes the backend and records watches left open.
 func (b *Backend) Shutdown() error {
-	if err := b.enter(nil, "Shutdown"); err != nil {
+	if err := b.enter(context.Background(), "Shutdown"); err != nil {
 		return err
 	}
 	b.mu.Lock()

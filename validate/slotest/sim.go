@@ -263,7 +263,7 @@ func backfill(ctx context.Context, engine *promql.Engine, db *tsdb.DB, rs []rule
 		app := db.AppenderV2(ctx)
 		for _, series := range matrix {
 			b := labels.NewBuilder(series.Metric)
-			b.Set(labels.MetricName, rr.Name())
+			b.Set(model.MetricNameLabel, rr.Name())
 			rr.Labels().Range(func(l labels.Label) { b.Set(l.Name, l.Value) })
 			ls := b.Labels()
 			var ref storage.SeriesRef
@@ -299,7 +299,7 @@ func writeCounters(ctx context.Context, db *tsdb.DB, fx promrules.Fixture, sc pr
 	app := db.AppenderV2(ctx)
 	for _, s := range fx.Series {
 		b := labels.NewBuilder(labels.FromMap(s.Labels))
-		b.Set(labels.MetricName, s.Metric)
+		b.Set(model.MetricNameLabel, s.Metric)
 		ls := b.Labels()
 		var ref storage.SeriesRef
 		for k, v := range promrules.Cumulate(sc.Increments(s, scrape, sc.End)) {

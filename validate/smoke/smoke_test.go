@@ -40,10 +40,6 @@ var expectEmpty = map[Key]string{}
 // each with the reason.
 var expectAlerts = map[string]string{}
 
-// knownBug opens the reason of an entry that stands for a bug reported in
-// the rendered output, not a limit of the smoke run.
-const knownBug = "KNOWN BUG, reported: "
-
 func init() {
 	const lokiRecorded = "recorded from logs by the Loki ruler (a contract series); a smoke run has no Loki"
 	for _, d := range []string{
