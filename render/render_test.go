@@ -3,7 +3,7 @@ package render_test
 import (
 	"context"
 	"flag"
-	"io/fs"
+	"github.com/aiobs/aiobs/render/write/writetest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,49 +38,7 @@ func renderExample(t testing.TB) []render.Artifact {
 // AIOBS_UPDATE=1 it rewrites that tree instead.
 func TestExampleGolden(t *testing.T) {
 	files := renderExample(t)
-	if *update || os.Getenv("AIOBS_UPDATE") == "1" {
-		if err := os.RemoveAll(goldenDir); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			p := filepath.Join(goldenDir, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, f.Bytes, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	var onDisk []string
-	err := filepath.WalkDir(goldenDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(goldenDir, p)
-		onDisk = append(onDisk, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read golden tree: %v (run go test ./render -update)", err)
-	}
-	var rendered []string
-	for _, f := range files {
-		rendered = append(rendered, f.Path)
-		want, err := os.ReadFile(filepath.Join(goldenDir, filepath.FromSlash(f.Path)))
-		if err != nil {
-			t.Errorf("%s: not in the golden tree", f.Path)
-			continue
-		}
-		if diff := cmp.Diff(string(want), string(f.Bytes)); diff != "" {
-			t.Errorf("%s differs from the golden file (-want +got):\n%s", f.Path, diff)
-		}
-	}
-	slices.Sort(onDisk)
-	if diff := cmp.Diff(onDisk, rendered); diff != "" {
-		t.Errorf("golden file list differs (-golden +rendered):\n%s", diff)
-	}
+	writetest.GoldenTree(t, goldenDir, files, writetest.Updating(*update))
 }
 
 // TestRenderIsDeterministic renders the example with one and with many

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"io/fs"
+	"github.com/aiobs/aiobs/render/write/writetest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,47 +46,7 @@ func TestRenderMatchesGoldens(t *testing.T) {
 
 func compareGoldens(t *testing.T, root string, files []write.File) {
 	t.Helper()
-	if updating() {
-		if err := os.RemoveAll(root); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			p := filepath.Join(root, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, f.Bytes, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	var want, got []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		want = append(want, filepath.ToSlash(rel))
-		return err
-	})
-	if err != nil {
-		t.Fatalf("read goldens (run with AIOBS_UPDATE=1 to create them): %v", err)
-	}
-	for _, f := range files {
-		got = append(got, f.Path)
-		golden, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
-		if err != nil {
-			t.Errorf("%s: no golden file; run with AIOBS_UPDATE=1", f.Path)
-			continue
-		}
-		if d := cmp.Diff(string(golden), string(f.Bytes)); d != "" {
-			t.Errorf("%s differs from its golden file (-golden +rendered); run with AIOBS_UPDATE=1 if intended:\n%s", f.Path, d)
-		}
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("rendered paths differ from the golden tree (-golden +rendered):\n%s", d)
-	}
+	writetest.GoldenTree(t, root, files, updating())
 }
 
 func TestRenderIsDeterministic(t *testing.T) {

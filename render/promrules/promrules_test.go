@@ -3,6 +3,7 @@ package promrules
 import (
 	"context"
 	"flag"
+	"github.com/aiobs/aiobs/render/write/writetest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,50 +53,7 @@ func renderExample(t *testing.T) []write.File {
 // else.
 func TestExampleMatchesGolden(t *testing.T) {
 	files := renderExample(t)
-	if updating() {
-		if err := os.RemoveAll(goldenDir); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			path := filepath.Join(goldenDir, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, f.Bytes, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	var want []string
-	err := filepath.WalkDir(goldenDir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(goldenDir, path)
-		want = append(want, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read golden tree (run with -update to create it): %v", err)
-	}
-	var got []string
-	for _, f := range files {
-		got = append(got, f.Path)
-		golden, err := os.ReadFile(filepath.Join(goldenDir, filepath.FromSlash(f.Path)))
-		if err != nil {
-			t.Errorf("%s: no golden file (run with -update)", f.Path)
-			continue
-		}
-		if diff := cmp.Diff(string(golden), string(f.Bytes)); diff != "" {
-			t.Errorf("%s differs from its golden file (-golden +rendered; run with -update):\n%s", f.Path, diff)
-		}
-	}
-	slices.Sort(want)
-	slices.Sort(got)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("artifact list differs from the golden tree (-golden +rendered):\n%s", diff)
-	}
+	writetest.GoldenTree(t, goldenDir, files, updating())
 }
 
 func TestRenderIsDeterministic(t *testing.T) {
