@@ -11,8 +11,14 @@ import (
 
 // compileAndRender runs the two pure stages every command starts with.
 func compileAndRender(ctx context.Context, decisions string) (*plan.Plan, []render.Artifact, error) {
+	return compileAndRenderWithin(ctx, decisions, 0)
+}
+
+// compileAndRenderWithin refuses, before rendering anything, decisions
+// that produce more than maxTargets targets (0: the compiler's default).
+func compileAndRenderWithin(ctx context.Context, decisions string, maxTargets int) (*plan.Plan, []render.Artifact, error) {
 	cwd, _ := os.Getwd()
-	p, err := compile.Compile(ctx, decisions, compile.Options{Cwd: cwd})
+	p, err := compile.Compile(ctx, decisions, compile.Options{Cwd: cwd, MaxTargets: maxTargets})
 	if err != nil {
 		return nil, nil, err
 	}

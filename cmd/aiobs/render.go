@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aiobs/aiobs/compile"
 	"github.com/aiobs/aiobs/render/write"
 )
 
@@ -13,6 +14,11 @@ type renderFlags struct {
 	out       string
 	check     bool
 	diff      bool
+	// Resource bounds: a decisions repo that would produce more fails fast
+	// instead of exhausting memory or the disk.
+	maxTargets int
+	maxFiles   int
+	maxBytes   int64
 }
 
 func newRenderCmd() *cobra.Command {
@@ -43,12 +49,15 @@ what would change (and also exits 1 when anything would).
 	fl.StringVar(&f.out, flagOut, "./out", "output directory")
 	fl.BoolVar(&f.check, flagCheck, false, "write nothing; exit 1 and list the files that differ from a fresh render")
 	fl.BoolVar(&f.diff, flagDiff, false, "write nothing; print a unified diff of what would change")
+	fl.IntVar(&f.maxTargets, "max-targets", compile.DefaultMaxTargets, "refuse decisions with more workload × environment targets")
+	fl.IntVar(&f.maxFiles, "max-files", 200000, "refuse to write more files than this")
+	fl.Int64Var(&f.maxBytes, "max-bytes", 4<<30, "refuse to write more bytes than this in all")
 	cmd.MarkFlagsMutuallyExclusive(flagCheck, flagDiff)
 	return cmd
 }
 
 func runRender(cmd *cobra.Command, f renderFlags) error {
-	_, files, err := compileAndRender(cmd.Context(), f.decisions)
+	_, files, err := compileAndRenderWithin(cmd.Context(), f.decisions, f.maxTargets)
 	if err != nil {
 		return err
 	}
@@ -80,7 +89,7 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 		}
 		return printed(exitFindings)
 	}
-	res, err := write.Apply(f.out, files, write.Options{Version: moduleVersion()})
+	res, err := write.Apply(f.out, files, write.Options{Version: moduleVersion(), MaxFiles: f.maxFiles, MaxBytes: f.maxBytes})
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@
 // followed by the alerts, so no alert reads a value one evaluation old.
 // Infrastructure alerts (class infra, page) and ML-quality alerts (class
 // quality, always notify) have groups of their own, …--infra and …--quality,
-// at the global evaluation interval.
+// at the global evaluation interval, and so do the cost recordings, …--cost.
 //
 // # Recordings
 //
@@ -41,6 +41,16 @@
 //	aiobs:slo_objective:ratio, aiobs:slo_error_budget:ratio, aiobs:slo_period:seconds
 //	aiobs:slo_info{kind, objective, period[, stage, threshold]}  1
 //	aiobs:slo_burn_threshold:ratio{burn_tier, severity, factor, long_window, short_window}
+//
+// Where the workload decides a cost the catalogue can price, the cost
+// recordings carry exactly team, workload, env and model (the decided
+// model), so the cost panels stay cheap:
+//
+//	aiobs:cost_usd_per_hour:rate5m     vector(GPUs * gpuHourUSD), or
+//	                                   (prompt tokens/s * input price + generated
+//	                                   tokens/s * output price) / 1000000 * 3600
+//	aiobs:requests:rate5m              finished requests per second
+//	aiobs:cost_usd_per_request:rate5m  per hour / 3600 / (requests > 0)
 //
 // Longer windows are ratios of summed counts, never averages of ratios, so
 // an hour of heavy traffic weighs more than an hour of none. Because the
@@ -108,7 +118,7 @@ func Render(p *plan.Plan) ([]write.File, error) {
 }
 
 // groupsOf returns the rule groups of one target in file order: one per SLO,
-// then infra, then quality. An SLO that cannot be rendered is reported as
+// then infra, quality and cost. An SLO that cannot be rendered is reported as
 // a diagnostic and left out.
 func groupsOf(p *plan.Plan, t *plan.Target) ([]ruleGroup, map[string]ruleGroup, diag.List) {
 	var groups []ruleGroup
@@ -127,6 +137,9 @@ func groupsOf(p *plan.Plan, t *plan.Target) ([]ruleGroup, map[string]ruleGroup, 
 		groups = append(groups, g)
 	}
 	if g, ok := qualityGroup(p, t); ok {
+		groups = append(groups, g)
+	}
+	if g, ok := costGroup(t); ok {
 		groups = append(groups, g)
 	}
 	return groups, bySLO, diags
