@@ -28,6 +28,7 @@ var allowed = map[string][]string{
 	"validate":                {"render/promrules", "compile/diag", "compile/plan", "render/", "environments", "panels", "github.com/prometheus/", "go.yaml.in/yaml", "github.com/grafana/grafana-foundation-sdk"},
 	"validate/slotest":        {"compile/plan", "render/promrules", "render/write", "github.com/prometheus/", "go.yaml.in/yaml"},
 	"validate/smoke":          {"compile/plan", "render", "validate", "github.com/prometheus/", "go.yaml.in/yaml"},
+	"validate/live":           {"compile/diag", "compile/plan"},
 	"render/write/writetest":  {"render/write", "github.com/google/go-cmp"},
 	"render/preview":          {},
 	"gpuprobe":                {"gpuprobe/"},

@@ -27,7 +27,7 @@ const exitCodesHelp = `Exit codes:
   0  success
   1  findings, bad decisions, or stale output
   2  usage error
-  3  environment problem (e.g. no DCGM or NVML library)`
+  3  environment problem (no DCGM or NVML library, unreachable Grafana)`
 
 // Flag names are stable API: scripts and CI jobs call them.
 const (
