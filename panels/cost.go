@@ -2,85 +2,110 @@ package panels
 
 import (
 	"fmt"
+
+	"github.com/aiobs/aiobs/compile/plan"
 )
 
-// costExprs are a workload's spend as PromQL, in USD: per hour, over the
-// last day and per request (undefined while no request finishes, rather
-// than infinite). The prices are printed exactly as the
-// decisions state them. An empty field cannot be computed; why says why.
-type costExprs struct {
-	perHour, perDay, perRequest string
-	basis                       string
-	why                         string
+// Names of the cost recording rules the cost panels read. They carry the
+// labels team, workload, env and model; the rules renderer records them
+// every evaluation, so a cost panel reads a few stored series rather than
+// the catalogue's token counters over a day.
+const (
+	CostPerHourRecord    = "aiobs:cost_usd_per_hour:rate5m"
+	CostPerRequestRecord = "aiobs:cost_usd_per_request:rate5m"
+)
+
+// costBasis says how a workload's spend is priced, and whether the rules
+// renderer records it (and its per-request share) at all. It must decide
+// as render/promrules' costGroup does, or a panel would read a recording
+// nobody writes; the smoke run proves the two agree.
+type costBasis struct {
+	// basis says how the recorded spend is computed, for descriptions;
+	// empty when nothing is recorded, and why says why.
+	basis string
+	// perRequest says whether the per-request recording exists; when not,
+	// why says why.
+	perRequest bool
+	why        string
 }
 
-// cost computes a target's spend from the catalogue series and the
-// decided prices: GPUs × gpuHourUSD for self-hosted models, input and
-// output tokens × their price per million tokens for token-priced ones.
-func (c *Context) cost() costExprs {
+// cost says how the decided prices turn into spend: GPUs × gpuHourUSD for
+// self-hosted models, input and output tokens × their price per million
+// tokens for token-priced ones. The prices are quoted exactly as the
+// decisions state them.
+func (c *Context) cost() costBasis {
 	k := c.Target.Workload.Cost
-	reqs := c.requestRate()
+	var out costBasis
 	switch {
 	case k.GPUHourUSD != "":
-		hour := fmt.Sprintf("%d * %s", k.GPUs, k.GPUHourUSD)
-		out := costExprs{
-			perHour: "vector(" + hour + ")",
-			perDay:  "vector(" + hour + " * 24)",
-			basis:   fmt.Sprintf("%d GPUs × %s USD per GPU-hour, whether busy or idle", k.GPUs, k.GPUHourUSD),
-		}
-		if reqs != "" {
-			out.perRequest = "(" + hour + " / 3600) / (" + reqs + " > 0)"
-		} else {
-			out.why = "the backend counts no requests, so spend cannot be divided per request"
-		}
-		return out
+		out.basis = fmt.Sprintf("%d GPUs × %s USD per GPU-hour, whether busy or idle", k.GPUs, k.GPUHourUSD)
 	case k.InputPerMTokUSD != "" && k.OutputPerMTokUSD != "":
-		in, okIn := c.stage("promptTokens")
-		gen, okOut := c.stage("generationTokens")
+		_, okIn := c.stage("promptTokens")
+		_, okOut := c.stage("generationTokens")
 		if !okIn || !okOut {
-			return costExprs{why: "the backend counts no prompt or generated tokens, so token prices cannot be applied"}
+			return costBasis{why: "the backend counts no prompt or generated tokens, so token prices cannot be applied"}
 		}
-		perSec := "(" + c.perSecond(in) + " * " + k.InputPerMTokUSD + " + " + c.perSecond(gen) + " * " + k.OutputPerMTokUSD + ") / 1000000"
-		out := costExprs{
-			perHour: perSec + " * 3600",
-			perDay:  "(" + c.increaseOver(in, "1d") + " * " + k.InputPerMTokUSD + " + " + c.increaseOver(gen, "1d") + " * " + k.OutputPerMTokUSD + ") / 1000000",
-			basis:   fmt.Sprintf("%s USD per million input tokens and %s USD per million output tokens", k.InputPerMTokUSD, k.OutputPerMTokUSD),
-		}
-		if reqs != "" {
-			out.perRequest = perSec + " / (" + reqs + " > 0)"
-		} else {
-			out.why = "the backend counts no requests, so spend cannot be divided per request"
-		}
-		return out
+		out.basis = fmt.Sprintf("input and output tokens over the last 5m × %s and %s USD per million tokens", k.InputPerMTokUSD, k.OutputPerMTokUSD)
+	default:
+		return costBasis{why: "the workload decides no cost"}
 	}
-	return costExprs{why: "the workload decides no cost"}
+	_, req := c.stage("requests")
+	_, succ := c.stage("successes")
+	out.perRequest = req || succ
+	if !out.perRequest {
+		out.why = "the backend counts no requests, so spend cannot be divided per request"
+	}
+	return out
+}
+
+// costMatchers select the cost recordings of one environment and team,
+// and of one workload when workload is not empty.
+func costMatchers(t *plan.Target, workload string) string {
+	ms := []plan.Matcher{
+		{Name: "env", Op: "=", Value: t.Env.Name},
+		{Name: "team", Op: "=", Value: t.Team.Name},
+	}
+	if workload != "" {
+		ms = append(ms, plan.Matcher{Name: "workload", Op: "=", Value: workload})
+	}
+	return plan.FormatMatchers(ms)
+}
+
+// perDay is the spend over the last 24 hours from a per-hour recording:
+// its mean over the day × 24. Averaging rather than projecting the current
+// rate weighs the day's busy and quiet hours as they were.
+func perDay(sel, by string) string {
+	return "sum" + by + " (avg_over_time(" + CostPerHourRecord + sel + "[1d])) * 24"
 }
 
 // Cost is the cost row: what the workload spends per hour, over the last
-// day and per request, computed from the catalogue series and the decided
-// prices (the team cost dashboard adds the workloads up).
+// day and per request, read from the cost recordings (the team cost
+// dashboard adds the workloads up).
 func Cost(c *Context) (Row, error) {
 	r := newRow(c, "Cost")
 	k := c.cost()
-	if k.perHour == "" {
+	if k.basis == "" {
 		r.explain("Cost", k.why)
 		return r.done()
 	}
+	sel := costMatchers(c.Target, c.Target.Workload.Name)
 	r.add(graph(spec{
 		title: "Cost per hour",
-		desc:  describe("Spend per hour at the current rate: " + k.basis),
-		unit:  "currencyUSD", queries: []query{{expr: k.perHour, legend: "USD per hour"}}, w: 8,
+		desc:  describe("Spend per hour at the current rate, read from the " + CostPerHourRecord + " recording rule: " + k.basis),
+		unit:  "currencyUSD", queries: []query{{expr: "sum(" + CostPerHourRecord + sel + ")", legend: "USD per hour"}},
+		noValue: "No cost recording rules loaded", w: 8,
 	}))
 	r.add(single(spec{
 		title: "Cost per day",
-		desc:  describe("Spend over the last 24 hours: " + k.basis),
-		unit:  "currencyUSD", queries: []query{{expr: k.perDay, legend: "USD per day"}}, w: 8, h: graphHeight,
+		desc:  describe("Spend over the last 24 hours: the mean of the " + CostPerHourRecord + " recording rule over the day × 24, where the hourly spend is " + k.basis),
+		unit:  "currencyUSD", queries: []query{{expr: perDay(sel, ""), legend: "USD per day"}},
+		noValue: "No cost recording rules loaded", w: 8, h: graphHeight,
 	}))
-	if k.perRequest != "" {
+	if k.perRequest {
 		r.add(graph(spec{
 			title: "Cost per request",
-			desc:  describe("Spend per finished request over the rate window: " + k.basis),
-			unit:  "currencyUSD", queries: []query{{expr: k.perRequest, legend: "USD per request"}}, noValue: "No requests", w: 8,
+			desc:  describe("Spend per finished request over the last 5m, read from the " + CostPerRequestRecord + " recording rule: the hourly spend / 3600 / finished requests per second, where the hourly spend is " + k.basis),
+			unit:  "currencyUSD", queries: []query{{expr: "sum(" + CostPerRequestRecord + sel + ")", legend: "USD per request"}}, noValue: "No requests", w: 8,
 		}))
 	} else {
 		r.explain("Cost per request", k.why)
@@ -90,23 +115,21 @@ func Cost(c *Context) (Row, error) {
 
 // TeamCost is the team cost dashboard's content: each workload of the
 // team in one environment, per hour, per day and per request, and the
-// team's total per day. contexts must be Fixed: the team dashboard has no
-// model or instance variables.
+// team's total per day, read from the cost recordings. contexts must be
+// Fixed: the team dashboard has no model or instance variables.
 func TeamCost(contexts []*Context) ([]Row, error) {
-	var hour, day, req, total []query
+	var priced, perRequest bool
 	var why []string
 	for _, c := range contexts {
 		k := c.cost()
 		name := c.Target.Workload.Name
-		if k.perHour == "" {
+		if k.basis == "" {
 			why = append(why, "- **"+name+"**: "+k.why+".")
 			continue
 		}
-		hour = append(hour, query{expr: k.perHour, legend: name})
-		day = append(day, query{expr: k.perDay, legend: name})
-		total = append(total, query{expr: k.perDay})
-		if k.perRequest != "" {
-			req = append(req, query{expr: k.perRequest, legend: name})
+		priced = true
+		if k.perRequest {
+			perRequest = true
 		} else {
 			why = append(why, "- **"+name+"** (per request): "+k.why+".")
 		}
@@ -116,37 +139,31 @@ func TeamCost(contexts []*Context) ([]Row, error) {
 	}
 	r := newRow(contexts[0], "Team cost")
 	r.heading = "Not shown for some workloads of the team:"
-	if len(total) > 0 {
-		// A token-priced workload without traffic has no token series; or
-		// vector(0) keeps it from emptying the team's sum.
-		sum := ""
-		for i, q := range total {
-			if i > 0 {
-				sum += " + "
-			}
-			sum += "(" + q.expr + " or vector(0))"
-		}
+	sel := costMatchers(contexts[0].Target, "")
+	const byWorkload = " by (workload)"
+	if priced {
 		r.add(single(spec{
 			title: "Team cost per day",
-			desc:  "Spend of every workload of the team over the last 24 hours, priced as each workload's cost decision states.",
-			unit:  "currencyUSD", queries: []query{{expr: sum, legend: "USD per day"}}, w: 6,
+			desc:  "Spend of every workload of the team over the last 24 hours: the mean of each workload's " + CostPerHourRecord + " recording over the day × 24, priced as its cost decision states.",
+			unit:  "currencyUSD", queries: []query{{expr: perDay(sel, ""), legend: "USD per day"}},
+			noValue: "No cost recording rules loaded", w: 6,
 		}))
 		r.add(single(spec{
 			title: "Cost per day by workload",
-			desc:  "Spend of each workload over the last 24 hours.",
-			unit:  "currencyUSD", queries: day, w: 18,
+			desc:  "Spend of each workload over the last 24 hours: the mean of its " + CostPerHourRecord + " recording over the day × 24.",
+			unit:  "currencyUSD", queries: []query{{expr: perDay(sel, byWorkload), legend: "{{workload}}"}}, w: 18,
 		}))
 		r.add(graph(spec{
 			title: "Cost per hour by workload",
-			desc:  "Spend per hour of each workload at the current rate.",
-			unit:  "currencyUSD", queries: hour, stacked: true, w: 12,
+			desc:  "Spend per hour of each workload at the current rate, read from the " + CostPerHourRecord + " recording rule.",
+			unit:  "currencyUSD", queries: []query{{expr: "sum" + byWorkload + " (" + CostPerHourRecord + sel + ")", legend: "{{workload}}"}}, stacked: true, w: 12,
 		}))
 	}
-	if len(req) > 0 {
+	if perRequest {
 		r.add(graph(spec{
 			title: "Cost per request by workload",
-			desc:  "Spend per finished request of each workload over the rate window.",
-			unit:  "currencyUSD", queries: req, w: 12,
+			desc:  "Spend per finished request of each workload over the last 5m, read from the " + CostPerRequestRecord + " recording rule: the hourly spend / 3600 / finished requests per second.",
+			unit:  "currencyUSD", queries: []query{{expr: "sum" + byWorkload + " (" + CostPerRequestRecord + sel + ")", legend: "{{workload}}"}}, w: 12,
 		}))
 	}
 	r.notes = append(r.notes, why...)
