@@ -1,6 +1,8 @@
 package compile
 
 import (
+	"strings"
+
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
@@ -18,11 +20,13 @@ import (
 //
 // unifyInstance builds all files as one CUE instance and unifies it with
 // the schema once: the same conjuncts, evaluated once (0.3 s for the same
-// repository). In one instance CUE resolves a name a file leaves unresolved
-// against the other files' top-level fields before the standard, which the
-// files-one-by-one scoping never did; when that could happen
-// (crossFileNames), evaluate keeps the one-by-one unification, so every
-// input means what it meant before.
+// repository). One instance differs from separate files in two ways: a name
+// a file leaves unresolved is looked up in the other files' top-level
+// fields before the standard, and hidden fields (_x) of every file share
+// one package. When either could matter (crossFileNames), evaluate keeps
+// the one-by-one unification, so every input means what it meant before
+// and reports the same diagnostics; TestOneInstanceMeansTheSame compares
+// the two on the corpus and on multi-file cases.
 
 // unifyInstance unifies schema with all files built as one instance and
 // validates the result.
@@ -68,15 +72,28 @@ func unifyOneByOne(schema cue.Value, vals []cue.Value) (cue.Value, error) {
 	return v, v.Validate(cue.Concrete(true), cue.Final())
 }
 
-// crossFileNames reports whether some file refers to a name it does not
-// declare itself (so built alone it resolves in the standard, or nowhere)
-// that another file declares as a top-level field. In one instance that
-// name would resolve to the other file's field. It mirrors CUE's own rule
-// (internal/core/compile: top-level fields with identifier labels, aliases
-// unwrapped) and errs towards true: it also counts files without a package
-// clause, which CUE leaves out of cross-file resolution.
+// crossFileNames reports whether one instance could give a name another
+// meaning than the files built one by one give it:
+//
+//   - a file refers to a name it does not declare itself (built alone it
+//     resolves in the standard, or nowhere) that another file declares as
+//     a top-level field: in one instance it would resolve to that field.
+//     This mirrors CUE's rule (internal/core/compile: top-level fields with
+//     identifier labels, aliases unwrapped) and errs towards true: it also
+//     counts files without a package clause, which CUE leaves out of
+//     cross-file resolution;
+//   - two files use a hidden field (_x, #_x) of the same name anywhere.
+//     Hidden fields are scoped to their package: built one by one, files
+//     of different packages (no package clause counts as one) have
+//     different fields, and in one instance the same one. Within one
+//     package the meaning is the same, but unifying one by one reports
+//     spurious closedness errors when two files add to one hidden struct
+//     that a file then uses as a closed definition's value (cost: _cost),
+//     which one instance does not; both go the old way, so that no input
+//     changes its diagnostics.
 func crossFileNames(files []decisionFile) bool {
 	declaredBy := map[string][]int{}
+	hiddenIn := map[string]int{} // hidden label -> first file using it
 	for i, f := range files {
 		for _, d := range f.file.Decls {
 			field, ok := d.(*ast.Field)
@@ -90,6 +107,26 @@ func crossFileNames(files []decisionFile) bool {
 			if id, ok := label.(*ast.Ident); ok {
 				declaredBy[id.Name] = append(declaredBy[id.Name], i)
 			}
+		}
+		shared := false
+		ast.Walk(f.file, func(n ast.Node) bool {
+			field, ok := n.(*ast.Field)
+			if !ok || shared {
+				return !shared
+			}
+			name, _, err := ast.LabelName(field.Label)
+			if err != nil || !(strings.HasPrefix(name, "_") || strings.HasPrefix(name, "#_")) {
+				return true
+			}
+			if first, ok := hiddenIn[name]; !ok {
+				hiddenIn[name] = i
+			} else if first != i {
+				shared = true
+			}
+			return true
+		}, nil)
+		if shared {
+			return true
 		}
 	}
 	for i, f := range files {

@@ -159,6 +159,31 @@ teams: a: {oncall: "a-pager", workloads: {
 	chat2: {backend: "vllm", model: "m", slo: #SLOs & {ttft: #Fast}, cost: _cost}
 }}
 `,
+	"hidden fields of one name in two files": `
+-- env.cue --
+environments: prod: datasources: {metrics: "m", logs: "l", traces: "t"}
+_cost: {gpuHourUSD: 9, gpus: 9}
+-- a.cue --
+_cost: {gpuHourUSD: 2, gpus: 2}
+teams: a: {oncall: "a-pager", _owner: "x", workloads: chat: {backend: "vllm", model: "m", cost: _cost}}
+-- b.cue --
+package decisions
+_cost: {gpuHourUSD: 3, gpus: 1}
+teams: a: {_owner: "y", workloads: rank: {backend: "sglang", model: "m", cost: _cost}}
+`,
+	"hidden fields of one name in one package": `
+-- env.cue --
+package decisions
+environments: prod: datasources: {metrics: "m", logs: "l", traces: "t"}
+_cost: {gpuHourUSD: 2}
+-- a.cue --
+package decisions
+_cost: {gpus: 2}
+teams: a: {oncall: "a-pager", _owner: "x", workloads: chat: {backend: "vllm", model: "m", cost: _cost}}
+-- b.cue --
+package decisions
+teams: a: {_owner: "y", workloads: rank: {backend: "sglang", model: "m"}}
+`,
 	"different package names": `
 -- env.cue --
 package envs
@@ -243,9 +268,11 @@ func TestCrossFileNames(t *testing.T) {
 	for name, want := range map[string]bool{
 		"team split across files":                          false,
 		"standard definitions and local ones":              false,
+		"hidden fields of one name in one package":         true,
 		"a reference to nothing":                           false,
 		"a reference to another file":                      true,
 		"a standard definition redeclared in another file": true,
+		"hidden fields of one name in two files":           true,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := writeArchive(t, txtar.Parse([]byte(multiFileCases[name])).Files, "")
