@@ -3,8 +3,8 @@ package compile
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
