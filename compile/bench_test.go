@@ -17,8 +17,8 @@ import (
 // The compile benchmarks sit inside the package to time its phases apart:
 // the embedded standard, evaluation (unify + validate) and build (decode +
 // cross-reference checks). They generate their inputs with synth, at the
-// sizes in AIOBS_BENCH_SIZES (default 10,100,1000), plus the bundled
-// example.
+// sizes in AIOBS_BENCH_SIZES (default 10,100, as synthtest.DefaultSizes),
+// plus the bundled example.
 
 type benchCase struct {
 	name string
@@ -27,7 +27,7 @@ type benchCase struct {
 
 func benchCases(b *testing.B) []benchCase {
 	out := []benchCase{{name: "example", dir: filepath.Join("..", "examples")}}
-	sizes := []int{10, 100, 1000}
+	sizes := []int{10, 100}
 	if env := os.Getenv("AIOBS_BENCH_SIZES"); env != "" {
 		sizes = nil
 		for _, f := range strings.Split(env, ",") {
