@@ -10,8 +10,8 @@ import (
 
 	"cuelang.org/go/cue/cuecontext"
 
-	"github.com/aiobs/aiobs/internal/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth"
+	"github.com/aiobs/aiobs/internal/synth/benchcpu"
 )
 
 // The compile benchmarks sit inside the package to time its phases apart:

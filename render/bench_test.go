@@ -3,7 +3,7 @@ package render_test
 import (
 	"testing"
 
-	"github.com/aiobs/aiobs/internal/benchcpu"
+	"github.com/aiobs/aiobs/internal/synth/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render"
 )

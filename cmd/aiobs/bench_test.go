@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/aiobs/aiobs/internal/benchcpu"
+	"github.com/aiobs/aiobs/internal/synth/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 )
 

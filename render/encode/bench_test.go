@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/aiobs/aiobs/internal/benchcpu"
+	"github.com/aiobs/aiobs/internal/synth/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render/encode"
 	"github.com/aiobs/aiobs/render/grafana"

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/aiobs/aiobs/internal/benchcpu"
+	"github.com/aiobs/aiobs/internal/synth/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render/encode"
 )

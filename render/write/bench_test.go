@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/aiobs/aiobs/internal/benchcpu"
+	"github.com/aiobs/aiobs/internal/synth/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
 	"github.com/aiobs/aiobs/render"
 	"github.com/aiobs/aiobs/render/write"
