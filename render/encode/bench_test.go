@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -66,11 +65,13 @@ type configMap struct {
 	Data       map[string]string `yaml:"data"`
 }
 
-// BenchmarkYAMLConfigMap encodes every dashboard into its ConfigMap.
+// BenchmarkYAMLConfigMap encodes every dashboard into its ConfigMap, with
+// the YAML encoder alone and with the literal block the grafana renderer
+// composes.
 func BenchmarkYAMLConfigMap(b *testing.B) {
 	for _, c := range synthtest.Cases(b) {
-		b.Run(c.Name, func(b *testing.B) {
-			boards := dashboards(b, c)
+		boards := dashboards(b, c)
+		b.Run("impl=encoder/"+c.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			stop := benchcpu.Start(b)
 			for b.Loop() {
@@ -80,6 +81,18 @@ func BenchmarkYAMLConfigMap(b *testing.B) {
 						Data:     map[string]string{"x.json": string(f.Bytes)}}
 					if _, err := encode.YAML(cm); err != nil {
 						b.Fatal(err)
+					}
+				}
+			}
+			stop()
+		})
+		b.Run("impl=literal/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			stop := benchcpu.Start(b)
+			for b.Loop() {
+				for _, f := range boards {
+					if _, ok := encode.AppendLiteral([]byte("data:\n  x.json:"), 4, f.Bytes); !ok {
+						b.Fatalf("%s: not a literal block", f.Path)
 					}
 				}
 			}
@@ -370,80 +383,3 @@ func appendString(out []byte, s string) []byte {
 
 // BenchmarkYAMLConfigMapPrototype times writing the sidecar ConfigMap as
 // text: a fixed header, then the dashboard as a literal block, every line
-// indented by four spaces, which is what the YAML encoder writes for it.
-func BenchmarkYAMLConfigMapPrototype(b *testing.B) {
-	for _, c := range synthtest.Cases(b) {
-		b.Run(c.Name, func(b *testing.B) {
-			files, err := grafana.Render(synthtest.Plan(b, c))
-			if err != nil {
-				b.Fatal(err)
-			}
-			byPath := map[string][]byte{}
-			for _, f := range files {
-				byPath[f.Path] = f.Bytes
-			}
-			type pair struct {
-				uid, folder string
-				dash, cm    []byte
-			}
-			var pairs []pair
-			var n int64
-			for _, f := range files {
-				env, rest, _ := strings.Cut(f.Path, "/")
-				dir, file := path.Split(rest)
-				if dir != "kubernetes/grafana-dashboards/" {
-					continue
-				}
-				uid := strings.TrimSuffix(file, ".yaml")
-				matches := 0
-				for p, data := range byPath {
-					if strings.HasPrefix(p, env+"/grafana/dashboards/") && strings.HasSuffix(p, "/"+uid+".json") {
-						folder := path.Base(path.Dir(p))
-						pairs = append(pairs, pair{uid: uid, folder: folder, dash: data, cm: f.Bytes})
-						n += int64(len(data))
-						matches++
-					}
-				}
-				if matches != 1 {
-					b.Fatalf("%s: %d dashboards", f.Path, matches)
-				}
-			}
-			for _, p := range pairs {
-				if got := configMapPrototype(p.uid, p.folder, p.dash); !bytes.Equal(got, p.cm) {
-					b.Fatalf("%s: prototype ConfigMap differs from the renderer's", p.uid)
-				}
-			}
-			b.SetBytes(n)
-			b.ReportAllocs()
-			stop := benchcpu.Start(b)
-			for b.Loop() {
-				for _, p := range pairs {
-					configMapPrototype(p.uid, p.folder, p.dash)
-				}
-			}
-			stop()
-		})
-	}
-}
-
-// configMapPrototype writes the ConfigMap the grafana renderer writes. A
-// real version must fall back to the YAML encoder for a dashboard the
-// encoder would not write as a literal block (non-printable characters),
-// and quote uid and folder when YAML needs it; aiobs names never do.
-func configMapPrototype(uid, folder string, dash []byte) []byte {
-	out := make([]byte, 0, len(dash)+len(dash)/4+256)
-	out = append(out, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aiobs-dashboard-"...)
-	out = append(out, uid...)
-	out = append(out, "\n  labels:\n    app.kubernetes.io/managed-by: aiobs\n    grafana_dashboard: \"1\"\n  annotations:\n    grafana_folder: "...)
-	out = append(out, folder...)
-	out = append(out, "\ndata:\n  "...)
-	out = append(out, uid...)
-	out = append(out, ".json: |\n"...)
-	for line := range bytes.Lines(dash) {
-		if len(line) > 1 {
-			out = append(out, "    "...)
-		}
-		out = append(out, line...)
-	}
-	return out
-}

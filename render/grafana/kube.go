@@ -3,6 +3,7 @@ package grafana
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
@@ -33,7 +34,7 @@ type configMapObject struct {
 	APIVersion string            `json:"apiVersion" yaml:"apiVersion"`
 	Kind       string            `json:"kind" yaml:"kind"`
 	Metadata   configMapMeta     `json:"metadata" yaml:"metadata"`
-	Data       map[string]string `json:"data" yaml:"data"`
+	Data       map[string]string `json:"data" yaml:"data,omitempty"`
 }
 
 type configMapMeta struct {
@@ -66,11 +67,47 @@ func configMap(env *plan.Environment, b *board, dash []byte) (write.File, diag.L
 	if d := sizeFinding(len(applied), path, b.pos); d != nil {
 		return write.File{}, diag.List{*d}, nil
 	}
-	data, err := encode.YAML(cm)
+	data, err := configMapYAML(cm, b.uid+".json", dash)
 	if err != nil {
 		return write.File{}, nil, err
 	}
 	return write.File{Path: path, Bytes: data}, nil, nil
+}
+
+// configMapYAML writes the ConfigMap with its one data key. The dashboard
+// is already canonical JSON, which YAML writes as a literal block: its
+// lines indented under the key. Composing that from the bytes avoids the
+// encoder's character-by-character analysis of the largest artifact
+// aiobs writes; anything the composition cannot prove it writes as the
+// encoder would goes through the encoder.
+func configMapYAML(cm configMapObject, key string, dash []byte) ([]byte, error) {
+	if plainKey(key) {
+		cm.Data = nil
+		head, err := encode.YAML(cm)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, 0, len(head)+len(key)+len(dash)+len(dash)/4+16)
+		out = append(append(append(out, head...), "data:\n  "...), key...)
+		if out, ok := encode.AppendLiteral(append(out, ':'), 4, dash); ok {
+			return out, nil
+		}
+	}
+	cm.Data = map[string]string{key: string(dash)}
+	return encode.YAML(cm)
+}
+
+// plainKey reports whether YAML writes key as it is: a letter followed by
+// letters, digits, dots, underscores and dashes, with a dot somewhere (so
+// it is never one of YAML's booleans or nulls), is a plain string.
+func plainKey(key string) bool {
+	for i, c := range key {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return strings.Contains(key, ".")
 }
 
 // sizeFinding reports a ConfigMap of n bytes (as kubectl would store it)

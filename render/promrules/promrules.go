@@ -154,7 +154,7 @@ func renderTarget(p *plan.Plan, t *plan.Target) ([]write.File, diag.List, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	kube, err := prometheusRule(t, groups)
+	kube, err := prometheusRule(t, rules)
 	if err != nil {
 		return nil, nil, err
 	}
