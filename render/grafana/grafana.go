@@ -21,13 +21,11 @@ package grafana
 import (
 	"cmp"
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/internal/parallel"
 	"github.com/aiobs/aiobs/panels"
 	"github.com/aiobs/aiobs/render/write"
 )
@@ -75,20 +73,17 @@ func Render(p *plan.Plan) ([]write.File, error) {
 		diags diag.List
 		err   error
 	}
-	results := make([]result, len(boards))
-	parallel(len(boards), func(i int) {
+	results := parallel.Map(len(boards), func(i int) result {
 		b := boards[i]
 		data, err := b.encode()
 		if err != nil {
-			results[i].err = fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)
-			return
+			return result{err: fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)}
 		}
 		cm, d, err := configMap(b.env, b, data)
 		if err != nil {
-			results[i].err = fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)
-			return
+			return result{err: fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)}
 		}
-		results[i] = result{files: []write.File{{Path: b.path(), Bytes: data}, cm}, diags: d}
+		return result{files: []write.File{{Path: b.path(), Bytes: data}, cm}, diags: d}
 	})
 	for _, r := range results {
 		if r.err != nil {
@@ -102,20 +97,6 @@ func Render(p *plan.Plan) ([]write.File, error) {
 	}
 	slices.SortFunc(out, func(a, b write.File) int { return cmp.Compare(a.Path, b.Path) })
 	return out, nil
-}
-
-// parallel calls f for 0 ... n-1 on up to GOMAXPROCS goroutines.
-func parallel(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // environmentBoards are the dashboards of one environment, not yet built:

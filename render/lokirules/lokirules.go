@@ -105,6 +105,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/internal/parallel"
 	"github.com/aiobs/aiobs/render/encode"
 	"github.com/aiobs/aiobs/render/write"
 )
@@ -134,14 +135,22 @@ type rule struct {
 
 // Render returns the Loki artifacts of the plan, sorted by path.
 func Render(p *plan.Plan) ([]write.File, error) {
+	type result struct {
+		file write.File
+		ok   bool
+		err  error
+	}
+	results := parallel.Map(len(p.Targets), func(i int) result {
+		f, ok, err := rules(p, p.Targets[i])
+		return result{f, ok, err}
+	})
 	var out []write.File
-	for _, t := range p.Targets {
-		f, ok, err := rules(p, t)
-		if err != nil {
-			return nil, fmt.Errorf("%s/%s in %s: %w", t.Team.Name, t.Workload.Name, t.Env.Name, err)
+	for i, r := range results {
+		if t := p.Targets[i]; r.err != nil {
+			return nil, fmt.Errorf("%s/%s in %s: %w", t.Team.Name, t.Workload.Name, t.Env.Name, r.err)
 		}
-		if ok {
-			out = append(out, f)
+		if r.ok {
+			out = append(out, r.file)
 		}
 	}
 	for _, env := range p.Environments {

@@ -83,6 +83,7 @@ import (
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/internal/parallel"
 	"github.com/aiobs/aiobs/render/encode"
 	"github.com/aiobs/aiobs/render/write"
 )
@@ -91,15 +92,23 @@ import (
 // Alertmanager artifacts of the plan. An SLO the backend cannot measure is
 // a diag.List naming the decision.
 func Render(p *plan.Plan) ([]write.File, error) {
+	type result struct {
+		files []write.File
+		diags diag.List
+		err   error
+	}
+	results := parallel.Map(len(p.Targets), func(i int) result {
+		files, diags, err := renderTarget(p, p.Targets[i])
+		return result{files, diags, err}
+	})
 	var out []write.File
 	var diags diag.List
-	for _, t := range p.Targets {
-		files, ds, err := renderTarget(p, t)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", RuleFilePath(t), err)
+	for i, r := range results {
+		if r.err != nil {
+			return nil, fmt.Errorf("%s: %w", RuleFilePath(p.Targets[i]), r.err)
 		}
-		diags = append(diags, ds...)
-		out = append(out, files...)
+		diags = append(diags, r.diags...)
+		out = append(out, r.files...)
 	}
 	if len(diags) > 0 {
 		return nil, diags.Sorted()
