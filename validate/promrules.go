@@ -1,8 +1,10 @@
 package validate
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -15,7 +17,6 @@ import (
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
 	"github.com/aiobs/aiobs/render/promrules"
-	"github.com/aiobs/aiobs/render/write"
 )
 
 // Rule IDs of the Prometheus rule checks.
@@ -32,35 +33,34 @@ const (
 // and older Mimir), every expression through the PromQL parser, and no
 // two rules in one environment's rule files recording or alerting the same
 // name with the same labels.
-func checkPromRules(p *plan.Plan, files []write.File) diag.List {
-	var out diag.List
-	pc := newRuleChecker(p)
-	seen := map[string]map[string]string{} // scope → rule key → first artifact
-	for _, f := range files {
-		var content []byte
+func checkPromRules(a *artifacts) diag.List {
+	pc := newRuleChecker(a.plan)
+	out := a.each(func(f *artifact) diag.List {
+		var out diag.List
+		var errs []error
 		switch {
-		case isRuleFile(f.Path):
-			content = f.Bytes
-		case isKubeRule(f.Path):
-			c, err := kubeRuleGroups(f.Bytes)
-			if err != nil {
-				out = append(out, pc.diag(f.Path, "", ruleKubeObject, err.Error()))
-				continue
-			}
-			content = c
-		default:
-			continue
+		case f.rules != nil:
+			errs = f.rules.errs
+		case f.kube != nil && f.kube.err != nil:
+			return diag.List{pc.diag(f.Path, "", ruleKubeObject, f.kube.err.Error())}
+		case f.kube != nil && f.kube.own != nil:
+			errs = f.kube.own.errs
 		}
-		groups, errs := rulefmt.Parse(content, false, model.LegacyValidation, pc.parser, pc.logger)
 		for _, err := range errs {
 			out = append(out, pc.fromError(f.Path, err))
 		}
+		return out
+	})
+	seen := map[string]map[string]string{} // scope → rule key → first artifact
+	for i := range a.files {
+		f := &a.files[i]
+		groups := f.ruleGroups()
 		if groups == nil {
 			continue
 		}
 		// Rule files and PrometheusRules carry the same groups; each
 		// family is checked for duplicates within its environment.
-		scope := strings.SplitN(f.Path, "/", 2)[0] + "/" + map[bool]string{true: "rules", false: "kubernetes"}[isRuleFile(f.Path)]
+		scope := strings.SplitN(f.Path, "/", 2)[0] + "/" + map[bool]string{true: "rules", false: "kubernetes"}[f.rules != nil]
 		if seen[scope] == nil {
 			seen[scope] = map[string]string{}
 		}
@@ -78,6 +78,115 @@ func checkPromRules(p *plan.Plan, files []write.File) diag.List {
 	}
 	// rulefmt reports a YAML error once per decoding pass; keep one.
 	return out.Sorted()
+}
+
+// promqlParser is stateless, so one serves every check.
+var promqlParser = parser.NewParser(parser.Options{})
+
+// ruleParse is a Prometheus rule file as checkPromRules loads it.
+type ruleParse struct {
+	groups *rulefmt.RuleGroups // nil when the YAML does not decode
+	errs   []error
+}
+
+func parseRuleFile(b []byte) *ruleParse {
+	groups, errs := rulefmt.Parse(b, false, model.LegacyValidation, promqlParser, slog.New(slog.DiscardHandler))
+	return &ruleParse{groups: groups, errs: errs}
+}
+
+// kubeParse is a PrometheusRule. The renderer writes the spec as the
+// target's rule file indented, so a spec that repeats the rule file byte
+// for byte shares its parse: the file's findings are already reported
+// against the file. Any other object is read as prometheus-operator would.
+type kubeParse struct {
+	// err is wrong with the object itself; its groups go unchecked.
+	err error
+	// repeats is the parse of the rule file the spec repeats, and kind
+	// the object's kind then.
+	repeats *ruleParse
+	kind    string
+	// own is the parse of any other object's spec.groups.
+	own *ruleParse
+}
+
+// parseKubeRule reads a PrometheusRule, sharing the parse of ruleFile (its
+// target's rule file, if any) where it can.
+func parseKubeRule(b []byte, ruleFile *artifact) *kubeParse {
+	// Only a rule file without findings: the full path would report its
+	// findings again, against the object.
+	if ruleFile != nil && ruleFile.rules != nil && len(ruleFile.rules.errs) == 0 {
+		if obj, ok := repeatedRuleFile(b, ruleFile.Bytes); ok {
+			return &kubeParse{err: obj.check(), repeats: ruleFile.rules, kind: obj.Kind}
+		}
+	}
+	content, err := kubeRuleGroups(b)
+	if err != nil {
+		return &kubeParse{err: err}
+	}
+	return &kubeParse{own: parseRuleFile(content)}
+}
+
+// ruleGroups are the groups of a rule file or PrometheusRule, nil when
+// there are none to check.
+func (f *artifact) ruleGroups() *rulefmt.RuleGroups {
+	switch {
+	case f.rules != nil:
+		return f.rules.groups
+	case f.kube == nil || f.kube.err != nil:
+		return nil
+	case f.kube.repeats != nil:
+		return f.kube.repeats.groups
+	}
+	return f.kube.own.groups
+}
+
+// repeatedRuleFile reads a PrometheusRule written as the renderer writes
+// one: a header, "spec:", then rules with every non-empty line indented by
+// two spaces. It decodes only the header. ok is false for any other shape,
+// and for a header whose meaning could depend on what follows it.
+func repeatedRuleFile(b, rules []byte) (obj kubeObject, ok bool) {
+	i := bytes.Index(b, []byte("\nspec:\n"))
+	if i < 0 || !indented(b[i+len("\nspec:\n"):], rules) {
+		return obj, false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b[:i+1]))
+	var doc yaml.Node
+	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(new(yaml.Node)), io.EOF) {
+		return obj, false
+	}
+	// One block mapping at the margin, which "spec:" then continues.
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode || m.Style&yaml.FlowStyle != 0 || m.Column != 1 {
+		return obj, false
+	}
+	for k := 0; k < len(m.Content); k += 2 {
+		if key := m.Content[k].Value; key == "spec" || key == "groups" || key == "<<" {
+			return obj, false
+		}
+	}
+	return obj, doc.Decode(&obj) == nil
+}
+
+// indented says whether b is rules with every non-empty line indented by
+// two spaces. A document marker or directive in rules would mean something
+// else once indented, so it never matches.
+func indented(b, rules []byte) bool {
+	for line := range bytes.Lines(rules) {
+		if bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("...")) || line[0] == '%' {
+			return false
+		}
+		if string(line) != "\n" {
+			if !bytes.HasPrefix(b, []byte("  ")) {
+				return false
+			}
+			b = b[2:]
+		}
+		if !bytes.HasPrefix(b, line) {
+			return false
+		}
+		b = b[len(line):]
+	}
+	return len(b) == 0
 }
 
 func isRuleFile(path string) bool {
@@ -119,23 +228,16 @@ func ruleKey(g rulefmt.RuleGroup, r rulefmt.Rule) string {
 // without an empty interval.
 func kubeRuleGroups(b []byte) ([]byte, error) {
 	var obj struct {
-		APIVersion string `yaml:"apiVersion"`
-		Kind       string `yaml:"kind"`
-		Metadata   struct {
-			Name string `yaml:"name"`
-		} `yaml:"metadata"`
-		Spec struct {
+		kubeObject `yaml:",inline"`
+		Spec       struct {
 			Groups []map[string]any `yaml:"groups"`
 		} `yaml:"spec"`
 	}
 	if err := yaml.Unmarshal(b, &obj); err != nil {
 		return nil, fmt.Errorf("prometheusrule: %w", err)
 	}
-	if obj.APIVersion != "monitoring.coreos.com/v1" || obj.Kind != "PrometheusRule" {
-		return nil, fmt.Errorf("prometheusrule: apiVersion %q kind %q; want monitoring.coreos.com/v1 PrometheusRule", obj.APIVersion, obj.Kind)
-	}
-	if n := obj.Metadata.Name; !dnsLabel(n) {
-		return nil, fmt.Errorf("prometheusrule: metadata.name %q is not a DNS label of at most 63 characters", n)
+	if err := obj.check(); err != nil {
+		return nil, err
 	}
 	for _, g := range obj.Spec.Groups {
 		delete(g, "partial_response_strategy")
@@ -148,6 +250,25 @@ func kubeRuleGroups(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("prometheusrule: %w", err)
 	}
 	return out, nil
+}
+
+// kubeObject is what a PrometheusRule must say of itself.
+type kubeObject struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+}
+
+func (o kubeObject) check() error {
+	if o.APIVersion != "monitoring.coreos.com/v1" || o.Kind != "PrometheusRule" {
+		return fmt.Errorf("prometheusrule: apiVersion %q kind %q; want monitoring.coreos.com/v1 PrometheusRule", o.APIVersion, o.Kind)
+	}
+	if n := o.Metadata.Name; !dnsLabel(n) {
+		return fmt.Errorf("prometheusrule: metadata.name %q is not a DNS label of at most 63 characters", n)
+	}
+	return nil
 }
 
 func dnsLabel(s string) bool {
@@ -165,19 +286,13 @@ func dnsLabel(s string) bool {
 // ruleChecker maps artifacts and rule groups back to the decisions that
 // produced them, so a finding names the SLO or workload's file:line:col.
 type ruleChecker struct {
-	parser parser.Parser
-	logger *slog.Logger
 	// pos maps artifact path → group name → position; the "" group is the
 	// workload.
 	pos map[string]map[string]diag.Pos
 }
 
 func newRuleChecker(p *plan.Plan) *ruleChecker {
-	rc := &ruleChecker{
-		parser: parser.NewParser(parser.Options{}),
-		logger: slog.New(slog.DiscardHandler),
-		pos:    map[string]map[string]diag.Pos{},
-	}
+	rc := &ruleChecker{pos: map[string]map[string]diag.Pos{}}
 	for _, t := range p.Targets {
 		m := map[string]diag.Pos{"": t.Workload.Pos}
 		for _, slo := range t.Workload.SLOs {

@@ -66,6 +66,9 @@ type TierMath struct {
 	Exhaustion time.Duration
 
 	threshold *big.Rat
+	// thresholdFloat is threshold rounded once: simulations compare
+	// against it every simulated minute.
+	thresholdFloat float64
 }
 
 // Explain computes the arithmetic of an SLO's tiers. paging is the
@@ -119,17 +122,18 @@ func Explain(slo *plan.SLO, paging bool) (SLOMath, error) {
 		}
 		exhaustion := new(big.Rat).Quo(new(big.Rat).SetInt64(int64(period)), factor)
 		m.Tiers = append(m.Tiers, TierMath{
-			Name:          t.Name,
-			Severity:      sev,
-			Factor:        factorText,
-			Long:          long,
-			Short:         short,
-			LongText:      t.Long,
-			ShortText:     t.Short,
-			Threshold:     formatRat(threshold),
-			BudgetPercent: t.BudgetPercent,
-			Exhaustion:    ratDuration(exhaustion).Round(time.Minute),
-			threshold:     threshold,
+			Name:           t.Name,
+			Severity:       sev,
+			Factor:         factorText,
+			Long:           long,
+			Short:          short,
+			LongText:       t.Long,
+			ShortText:      t.Short,
+			Threshold:      formatRat(threshold),
+			BudgetPercent:  t.BudgetPercent,
+			Exhaustion:     ratDuration(exhaustion).Round(time.Minute),
+			threshold:      threshold,
+			thresholdFloat: ratFloat(threshold),
 		})
 	}
 	return m, nil
@@ -161,8 +165,10 @@ func (m SLOMath) BudgetSpentPercent(t TierMath, errorRatio float64) (float64, bo
 }
 
 // ThresholdFloat is the error-ratio threshold as a float, for simulations.
-func (t TierMath) ThresholdFloat() float64 {
-	f, _ := t.threshold.Float64()
+func (t TierMath) ThresholdFloat() float64 { return t.thresholdFloat }
+
+func ratFloat(r *big.Rat) float64 {
+	f, _ := r.Float64()
 	return f
 }
 
