@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -8,14 +10,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
-	"github.com/aiobs/aiobs/render/write"
 )
 
 // Size limits of a dashboard ConfigMap: kubectl apply's last-applied
@@ -39,26 +40,25 @@ const (
 // id of its own (PANEL_ID_MISSING, PANEL_ID_DUPLICATE) and a place on the
 // grid that no other panel takes (PANEL_OVERLAP); and every sidecar
 // ConfigMap fits through kubectl apply (CONFIGMAP_TOO_LARGE).
-func checkDashboards(p *plan.Plan, files []write.File) diag.List {
-	var out diag.List
-	for _, f := range files {
+func checkDashboards(a *artifacts) diag.List {
+	return a.each(func(f *artifact) diag.List {
 		parts := strings.Split(f.Path, "/")
 		if len(parts) < 3 {
-			continue
+			return nil
 		}
-		env := p.Environment(parts[0])
+		env := a.plan.Environment(parts[0])
 		switch {
 		case parts[1] == "grafana" && parts[2] == "dashboards" && path.Ext(f.Path) == ".json" && env != nil:
-			out = append(out, checkDashboard(p, env, f)...)
-		case parts[1] == "kubernetes" && parts[2] == "grafana-dashboards" && path.Ext(f.Path) == ".yaml":
+			return checkDashboard(a, env, f)
+		case isDashboardConfigMap(f.Path):
 			var pos diag.Pos
 			if env != nil {
-				pos, _ = dashboardScope(p, env, strings.TrimSuffix(path.Base(f.Path), ".yaml"))
+				pos, _ = a.dashboardOwner(env, strings.TrimSuffix(path.Base(f.Path), ".yaml"))
 			}
-			out = append(out, checkConfigMap(f, pos)...)
+			return checkConfigMap(f, pos)
 		}
-	}
-	return out
+		return nil
+	})
 }
 
 // dashCheck carries what the checks of one dashboard share.
@@ -68,6 +68,7 @@ type dashCheck struct {
 	env   *plan.Environment
 	known map[string]bool
 	vars  map[string]variable
+	refs  map[string]dsRef
 	out   diag.List
 }
 
@@ -102,17 +103,7 @@ type panelJSON struct {
 	GridPos     *struct {
 		H, W, X, Y int
 	} `json:"gridPos"`
-	Targets []struct {
-		RefID      string          `json:"refId"`
-		Expr       string          `json:"expr"`
-		Datasource json.RawMessage `json:"datasource"`
-		Hide       bool            `json:"hide"`
-		// Query is a Tempo target's TraceQL; a service-map target holds
-		// its filters in ServiceMapQuery instead.
-		Query           string          `json:"query"`
-		QueryType       string          `json:"queryType"`
-		ServiceMapQuery json.RawMessage `json:"serviceMapQuery"`
-	} `json:"targets"`
+	Targets     []targetJSON `json:"targets"`
 	FieldConfig struct {
 		Defaults struct {
 			Unit string `json:"unit"`
@@ -125,6 +116,18 @@ type panelJSON struct {
 	} `json:"options"`
 	Collapsed bool        `json:"collapsed"`
 	Panels    []panelJSON `json:"panels"`
+}
+
+type targetJSON struct {
+	RefID      string          `json:"refId"`
+	Expr       string          `json:"expr"`
+	Datasource json.RawMessage `json:"datasource"`
+	Hide       bool            `json:"hide"`
+	// Query is a Tempo target's TraceQL; a service-map target holds its
+	// filters in ServiceMapQuery instead.
+	Query           string          `json:"query"`
+	QueryType       string          `json:"queryType"`
+	ServiceMapQuery json.RawMessage `json:"serviceMapQuery"`
 }
 
 type variableJSON struct {
@@ -150,14 +153,19 @@ type variable struct {
 	ds     json.RawMessage
 }
 
-func checkDashboard(p *plan.Plan, env *plan.Environment, f write.File) diag.List {
-	var d dashboardJSON
+func checkDashboard(a *artifacts, env *plan.Environment, f *artifact) diag.List {
 	c := &dashCheck{path: f.Path, env: env}
-	if err := json.Unmarshal(f.Bytes, &d); err != nil {
-		c.finding("DASHBOARD_JSON", "not a dashboard: %v", err)
-		return c.out
+	d := &f.dash.dashboardJSON
+	if f.dash.err != nil {
+		// The shared decode failed, maybe on a field only the taxonomy
+		// reads: decode alone, for this check's own verdict.
+		d = new(dashboardJSON)
+		if err := json.Unmarshal(f.Bytes, d); err != nil {
+			c.finding("DASHBOARD_JSON", "not a dashboard: %v", err)
+			return c.out
+		}
 	}
-	c.pos, c.known = dashboardScope(p, env, d.UID)
+	c.pos, c.known = a.dashboardScope(env, d.UID)
 	c.vars = map[string]variable{}
 	for _, v := range d.Templating.List {
 		c.vars[v.Name] = parseVariable(v)
@@ -214,7 +222,7 @@ var tempoGenerated = []string{
 // any other dashboard (the fleet's) every catalogue; all may use the
 // environment's GPU set, the contract, Tempo's metrics-generator series
 // and aiobs: recordings.
-func dashboardScope(p *plan.Plan, env *plan.Environment, uid string) (diag.Pos, map[string]bool) {
+func (a *artifacts) dashboardScope(env *plan.Environment, uid string) (diag.Pos, map[string]bool) {
 	known := map[string]bool{}
 	// The environment's GPU set: the standard's, less what its gpuprobe
 	// reports say has no data there, so a query on a dropped metric is
@@ -223,7 +231,7 @@ func dashboardScope(p *plan.Plan, env *plan.Environment, uid string) (diag.Pos, 
 	for _, n := range []string{g.Util, g.FBUsed, g.FBFree, g.Power, g.Temp, g.MemTemp, g.SMActive, g.XID, g.ECCDBE, g.ClockEvents} {
 		known[n] = true
 	}
-	k := p.Standard.Contract
+	k := a.plan.Standard.Contract
 	for _, n := range []string{k.EvalScore, k.EvalBaseline, k.EvalLastRun, k.DriftScore, k.DriftThreshold, k.ToolCalls, k.GuardrailTriggers, k.Retries} {
 		known[n] = true
 	}
@@ -231,25 +239,7 @@ func dashboardScope(p *plan.Plan, env *plan.Environment, uid string) (diag.Pos, 
 		known[n] = true
 	}
 	delete(known, "")
-	var backends []*plan.Backend
-	pos := env.Pos
-	targets := p.TargetsIn(env.Name)
-	for _, t := range targets {
-		if uid == t.Workload.DashboardUID() {
-			backends, pos = []*plan.Backend{t.Backend}, t.Workload.Pos
-			break
-		}
-	}
-	if backends == nil {
-		for _, t := range targets {
-			if uid == plan.UID("aiobs", t.Team.Name, "cost") { // render/grafana.CostUID
-				backends, pos = append(backends, t.Backend), t.Team.Pos
-			}
-		}
-	}
-	if backends == nil {
-		backends = p.Backends
-	}
+	pos, backends := a.dashboardOwner(env, uid)
 	for _, b := range backends {
 		if b == nil {
 			continue
@@ -261,6 +251,22 @@ func dashboardScope(p *plan.Plan, env *plan.Environment, uid string) (diag.Pos, 
 		}
 	}
 	return pos, known
+}
+
+// dashboardOwner finds the decision a dashboard renders, its position and
+// the backends whose catalogues its queries may use.
+func (a *artifacts) dashboardOwner(env *plan.Environment, uid string) (diag.Pos, []*plan.Backend) {
+	if t := a.workloadDashboards[envKey{env.Name, uid}]; t != nil {
+		return t.Workload.Pos, []*plan.Backend{t.Backend}
+	}
+	if ts := a.costDashboards[envKey{env.Name, uid}]; len(ts) > 0 {
+		var backends []*plan.Backend
+		for _, t := range ts {
+			backends = append(backends, t.Backend)
+		}
+		return ts[len(ts)-1].Team.Pos, backends
+	}
+	return env.Pos, a.plan.Backends
 }
 
 // seriesNames are the names a catalogue series appears under on the wire.
@@ -371,29 +377,19 @@ func (c *dashCheck) resolve(where string, raw json.RawMessage, want string, requ
 		}
 		return ""
 	}
-	var name string
-	if json.Unmarshal(raw, &name) == nil {
-		if m := varRef.FindStringSubmatch(name); m != nil {
+	ref := c.decodeRef(raw)
+	if ref.byName {
+		if m := varRef.FindStringSubmatch(ref.name); m != nil {
 			return c.resolveVar(where, m[1]+m[2]+m[3], want)
 		}
-		c.finding("DATASOURCE_UNBOUND", "%s names datasource %q by name, which no environment binding can check; reference a <type>_datasource variable", where, name)
+		c.finding("DATASOURCE_UNBOUND", "%s names datasource %q by name, which no environment binding can check; reference a <type>_datasource variable", where, ref.name)
 		return ""
 	}
-	var ref struct {
-		Type *string `json:"type"`
-		UID  *string `json:"uid"`
-	}
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		c.finding("DATASOURCE_UNBOUND", "%s: unreadable datasource reference: %v", where, err)
+	if ref.err != nil {
+		c.finding("DATASOURCE_UNBOUND", "%s: unreadable datasource reference: %v", where, ref.err)
 		return ""
 	}
-	typ, uid := "", ""
-	if ref.Type != nil {
-		typ = *ref.Type
-	}
-	if ref.UID != nil {
-		uid = *ref.UID
-	}
+	typ, uid := ref.typ, ref.uid
 	if want == "" {
 		want = typ
 	}
@@ -420,6 +416,47 @@ func (c *dashCheck) resolve(where string, raw json.RawMessage, want string, requ
 	}
 	c.finding("DATASOURCE_UNBOUND", "%s uses datasource %s, which environment %s does not bind", where, uid, c.env.Name)
 	return typ
+}
+
+// dsRef is a decoded datasource reference: a legacy name, or a type and
+// uid.
+type dsRef struct {
+	byName   bool
+	name     string
+	typ, uid string
+	err      error
+}
+
+// decodeRef decodes a datasource reference once per dashboard: a
+// dashboard names a handful of datasources hundreds of times.
+func (c *dashCheck) decodeRef(raw json.RawMessage) dsRef {
+	if r, ok := c.refs[string(raw)]; ok {
+		return r
+	}
+	var r dsRef
+	if json.Unmarshal(raw, &r.name) == nil {
+		r.byName = true
+	} else {
+		var ref struct {
+			Type *string `json:"type"`
+			UID  *string `json:"uid"`
+		}
+		if r.err = json.Unmarshal(raw, &ref); r.err == nil {
+			r.typ, r.uid = deref(ref.Type), deref(ref.UID)
+		}
+	}
+	if c.refs == nil {
+		c.refs = map[string]dsRef{}
+	}
+	c.refs[string(raw)] = r
+	return r
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func (c *dashCheck) resolveVar(where, name, want string) string {
@@ -499,18 +536,21 @@ func describePanel(pn panelJSON) string {
 // rate over any other range can be told apart.
 const rateIntervalSentinel = 4321 * time.Second
 
+// checkBuiltins are Grafana's interval variables as the checks expand them.
+var checkBuiltins = map[string]string{
+	"__rate_interval": "4321s",
+	"__interval":      "1m",
+	"__range":         "1h",
+	"__interval_ms":   "60000",
+	"__range_s":       "3600",
+	"__range_ms":      "3600000",
+}
+
 // promQL parses an expression after expanding Grafana's variables and
 // checks its rates and metric names.
 func (c *dashCheck) promQL(where, expr string) {
-	expanded := expand(expr, c.vars, map[string]string{
-		"__rate_interval": "4321s",
-		"__interval":      "1m",
-		"__range":         "1h",
-		"__interval_ms":   "60000",
-		"__range_s":       "3600",
-		"__range_ms":      "3600000",
-	})
-	e, err := parser.NewParser(parser.Options{}).ParseExpr(expanded)
+	expanded := expand(expr, c.vars, checkBuiltins)
+	e, err := promqlParser.ParseExpr(expanded)
 	if err != nil {
 		c.finding("PROMQL_PARSE", "%s does not parse: %s", where, oneLine(err.Error()))
 		return
@@ -564,27 +604,35 @@ var grafanaVar = regexp.MustCompile(`\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?:
 // reference to a missing variable fails to parse unless it sits inside a
 // string (label_replace's $1).
 func expand(expr string, vars map[string]variable, builtins map[string]string) string {
-	return grafanaVar.ReplaceAllStringFunc(expr, func(m string) string {
-		sm := grafanaVar.FindStringSubmatch(m)
-		name := sm[1] + sm[2] + sm[3]
+	var b strings.Builder
+	last := 0
+	for _, m := range grafanaVar.FindAllStringSubmatchIndex(expr, -1) {
+		b.WriteString(expr[last:m[0]])
+		last = m[1]
+		name := ""
+		for g := 2; g < len(m); g += 2 {
+			if m[g] >= 0 {
+				name += expr[m[g]:m[g+1]]
+			}
+		}
 		if v, ok := builtins[name]; ok {
-			return v
+			b.WriteString(v)
+			continue
 		}
 		v, ok := vars[name]
-		if !ok {
-			return m
+		switch {
+		case !ok:
+			b.WriteString(expr[m[0]:m[1]])
+		case len(v.values) == 1 && (v.values[0] == "$__all" || v.values[0] == "All") || slices.Contains(v.values, "$__all"):
+			b.WriteString(cmp.Or(v.all, ".*"))
+		case len(v.values) == 1:
+			b.WriteString(v.values[0])
+		default:
+			b.WriteString("(" + strings.Join(v.values, "|") + ")")
 		}
-		if len(v.values) == 1 && (v.values[0] == "$__all" || v.values[0] == "All") || slices.Contains(v.values, "$__all") {
-			if v.all != "" {
-				return v.all
-			}
-			return ".*"
-		}
-		if len(v.values) == 1 {
-			return v.values[0]
-		}
-		return "(" + strings.Join(v.values, "|") + ")"
-	})
+	}
+	b.WriteString(expr[last:])
+	return b.String()
 }
 
 // flatten lists every panel, nested ones of collapsed rows included.
@@ -638,12 +686,76 @@ func (c *dashCheck) checkGrid(ps []panelJSON) {
 	}
 }
 
+// parseConfigMap reads a dashboard ConfigMap. The renderer writes its one
+// data key with a dashboard of the artifact set as a literal block; where
+// the block holds that dashboard byte for byte, only the header is parsed,
+// and the dashboard is left where it is rather than copied into the
+// document: only checkConfigMap reads it.
+func (a *artifacts) parseConfigMap(f *artifact) *yamlDoc {
+	head, rest, ok := splitNested(f.Bytes, "data")
+	if !ok {
+		return parseYAML(f.Bytes)
+	}
+	line, block, literal := bytes.Cut(rest, []byte(": |\n"))
+	key, indentedKey := strings.CutPrefix(string(line), "  ")
+	dash := a.file(a.dashboardFiles[envKey{envOf(f.Path), key}])
+	if !literal || !indentedKey || !plainKey(key) || dash == nil || !literalBlock(dash.Bytes) || !indented(block, dash.Bytes, "    ") {
+		return parseYAML(f.Bytes)
+	}
+	return &yamlDoc{node: *head, data: key, repeats: dash}
+}
+
+// plainKey says whether YAML reads key, written plain, as that string: a
+// letter, then letters, digits, dots, underscores and dashes, with a dot
+// somewhere so that it is no boolean or null.
+func plainKey(key string) bool {
+	for i, c := range key {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return strings.Contains(key, ".")
+}
+
+// literalBlock says whether YAML reads s back unchanged from a literal
+// block without indicators, its lines indented: s ends in exactly one line
+// break, starts with neither a space nor a break (either would change the
+// detected indentation), has no space before a break, and holds only
+// characters a block reads as they are (no tabs, carriage returns, other
+// line breaks or non-printable characters).
+func literalBlock(s []byte) bool {
+	n := len(s)
+	if n < 2 || s[n-1] != '\n' || s[n-2] == '\n' || s[0] == ' ' || s[0] == '\n' {
+		return false
+	}
+	for i := 0; i < n; {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c == '\n' && i > 0 && s[i-1] == ' ' || c != '\n' && (c < 0x20 || c == 0x7f) {
+				return false
+			}
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && w == 1 || r < 0xa0 || r >= 0xd800 && r < 0xe000 ||
+			r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff {
+			return false
+		}
+		i += w
+	}
+	return true
+}
+
 // checkConfigMap refuses a dashboard ConfigMap that client-side kubectl
 // apply (its last-applied annotation) or the API server would reject.
-func checkConfigMap(f write.File, pos diag.Pos) diag.List {
+func checkConfigMap(f *artifact, pos diag.Pos) diag.List {
 	var obj map[string]any
-	if err := yaml.Unmarshal(f.Bytes, &obj); err != nil {
+	if err := f.doc.decode(&obj); err != nil {
 		return diag.List{{Pos: pos, Rule: "CONFIGMAP_YAML", Severity: diag.Error, Artifact: f.Path, Msg: "not a Kubernetes object: " + oneLine(err.Error())}}
+	}
+	if d := f.doc; d.repeats != nil {
+		obj["data"] = map[string]any{d.data: string(d.repeats.Bytes)}
 	}
 	applied, err := json.Marshal(obj)
 	if err != nil {

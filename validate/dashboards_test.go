@@ -56,7 +56,7 @@ func TestRenderedDashboardsPassEveryCheck(t *testing.T) {
 	for _, dir := range dirs {
 		t.Run(dir, func(t *testing.T) {
 			c := rendered(t, dir)
-			if l := checkDashboards(c.plan, c.files); len(l) > 0 {
+			if l := checkDashboards(newArtifacts(c.plan, c.files)); len(l) > 0 {
 				t.Errorf("findings on rendered output:\n%v", l)
 			}
 		})
@@ -323,7 +323,7 @@ func TestDashboardChecksFireOnHandBrokenDashboards(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			files := broken(t, c, vllmBoard, func(d map[string]any) { tt.edit(t, d) })
 			i := slices.IndexFunc(files, func(f write.File) bool { return f.Path == vllmBoard })
-			l := checkDashboards(c.plan, files[i:i+1])
+			l := checkDashboards(newArtifacts(c.plan, files[i:i+1]))
 			var rules []string
 			for _, d := range l {
 				if !slices.Contains(rules, d.Rule) {
@@ -355,7 +355,7 @@ func TestConfigMapCheckRefusesWhatKubectlApplyWouldReject(t *testing.T) {
 			data := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  x.json: " + strings.Repeat("x", tt.size) + "\n"
 			f := write.File{Path: "prod/kubernetes/grafana-dashboards/x.yaml", Bytes: []byte(data)}
 			var rules []string
-			for _, d := range checkDashboards(&plan.Plan{}, []write.File{f}) {
+			for _, d := range checkDashboards(newArtifacts(&plan.Plan{}, []write.File{f})) {
 				rules = append(rules, d.Rule)
 			}
 			if d := cmp.Diff(tt.want, rules); d != "" {

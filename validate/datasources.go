@@ -11,7 +11,6 @@ import (
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
-	"github.com/aiobs/aiobs/render/write"
 )
 
 // checkDatasources proves that an environment's datasource provisioning
@@ -40,18 +39,15 @@ import (
 //
 // Files that do not exist are not required: an organisation may provision
 // datasources another way.
-func checkDatasources(p *plan.Plan, files []write.File) diag.List {
-	var out diag.List
-	for _, f := range files {
-		parts := strings.Split(f.Path, "/")
-		if len(parts) != 5 || parts[1] != "grafana" || parts[2] != "provisioning" || parts[3] != "datasources" {
-			continue
+func checkDatasources(a *artifacts) diag.List {
+	return a.each(func(f *artifact) diag.List {
+		if !isDatasourceProvisioning(f.Path) {
+			return nil
 		}
-		c := &dsCheck{path: f.Path, std: &p.Standard, env: p.Environment(parts[0])}
-		c.check(f.Bytes)
-		out = append(out, c.out...)
-	}
-	return out
+		c := &dsCheck{path: f.Path, std: &a.plan.Standard, env: a.plan.Environment(envOf(f.Path))}
+		c.check(f.doc)
+		return c.out
+	})
 }
 
 type dsCheck struct {
@@ -107,13 +103,13 @@ var datasourceUID = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
 // tracingTypes are the plugin types a trace link may target.
 var tracingTypes = []string{"tempo", "jaeger", "zipkin", "grafana-x-ray-datasource"}
 
-func (c *dsCheck) check(data []byte) {
+func (c *dsCheck) check(doc *yamlDoc) {
 	var f provisionedDatasources
-	if err := yaml.Unmarshal(data, &f); err != nil {
+	if err := doc.decode(&f); err != nil {
 		c.finding(diag.Error, diag.Pos{}, "DATASOURCE_PROVISIONING", "not Grafana datasource provisioning: %s", oneLineErr(err))
 		return
 	}
-	c.escapes(data)
+	c.escapes(&doc.node)
 	byUID := map[string]provisionedDatasource{}
 	names := map[string]bool{}
 	for _, d := range f.Datasources {
@@ -219,7 +215,7 @@ func (c *dsCheck) traceToLogsQuery(from, query string) {
 // variables ($__x or ${__x...}) that is not escaped as $$.
 var grafanaVariable = regexp.MustCompile(`\$\$|\$\{__[^}]*\}|\$__[A-Za-z0-9_.]*`)
 
-func (c *dsCheck) escapes(data []byte) {
+func (c *dsCheck) escapes(root *yaml.Node) {
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.ScalarNode {
@@ -233,10 +229,7 @@ func (c *dsCheck) escapes(data []byte) {
 			walk(k)
 		}
 	}
-	var root yaml.Node
-	if yaml.Unmarshal(data, &root) == nil {
-		walk(&root)
-	}
+	walk(root)
 }
 
 func regexpMatches(pattern, s string) bool {

@@ -55,7 +55,7 @@ func TestDatasourceFindings(t *testing.T) {
 				}
 				body = strings.Replace(body, tc.replace[0], tc.replace[1], 1)
 			}
-			got := printFindings(t, checkDatasources(p, []write.File{{Path: files[0].Path, Bytes: []byte(body)}}))
+			got := printFindings(t, checkDatasources(newArtifacts(p, []write.File{{Path: files[0].Path, Bytes: []byte(body)}})))
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}

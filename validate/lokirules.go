@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/prometheus/common/model"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
-	"github.com/aiobs/aiobs/render/write"
 )
 
 // checkLokiRules validates Loki ruler files harder than the ruler does: the
@@ -44,20 +44,19 @@ import (
 //     extracts or reformats line content, so no alert carries leaked data.
 //
 // Label taxonomy findings come from checkTaxonomy.
-func checkLokiRules(p *plan.Plan, files []write.File) diag.List {
-	var out diag.List
-	for _, f := range files {
-		if !isLokiRules(f.Path) {
-			continue
+func checkLokiRules(a *artifacts) diag.List {
+	return a.each(func(f *artifact) diag.List {
+		if f.loki == nil {
+			return nil
 		}
-		c := &lokiCheck{path: f.Path}
-		c.check(p, f)
-		out = append(out, c.out...)
-	}
-	return out
+		c := &lokiCheck{a: a, path: f.Path}
+		c.check(f.loki)
+		return c.out
+	})
 }
 
 type lokiCheck struct {
+	a    *artifacts
 	path string
 	env  *plan.Environment
 	// pos is the workload the file is rendered for, when one is.
@@ -67,6 +66,25 @@ type lokiCheck struct {
 
 func (c *lokiCheck) finding(rule, format string, args ...any) {
 	c.out = append(c.out, diag.Diagnostic{Pos: c.pos, Rule: rule, Severity: diag.Error, Artifact: c.path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// lokiParse is a Loki ruler file as the ruler decodes it.
+type lokiParse struct {
+	rf  lokiRuleFile
+	err error
+	// more says the file holds a second document, which the ruler ignores.
+	more bool
+}
+
+func parseLokiRules(b []byte) *lokiParse {
+	p := &lokiParse{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if p.err = dec.Decode(&p.rf); p.err == nil {
+		var extra yaml.Node
+		p.more = !errors.Is(dec.Decode(&extra), io.EOF)
+	}
+	return p
 }
 
 // The ruler decodes rulefmt's groups strictly; these mirror its fields.
@@ -103,9 +121,9 @@ var (
 	requiredAlertAnnotations = []string{"dashboard_url", "description", "runbook_url", "summary"}
 )
 
-func (c *lokiCheck) check(p *plan.Plan, f write.File) {
-	parts := strings.Split(f.Path, "/")
-	c.env = p.Environment(parts[0])
+func (c *lokiCheck) check(lp *lokiParse) {
+	parts := strings.Split(c.path, "/")
+	c.env = c.a.plan.Environment(parts[0])
 	switch {
 	case len(parts) != 5:
 		c.finding("LOKI_RULES_PATH", "the ruler reads <rules directory>/<tenant>/<file>; a rule file belongs directly in <env>/loki/rules/<tenant>/")
@@ -118,31 +136,23 @@ func (c *lokiCheck) check(p *plan.Plan, f write.File) {
 	case !strings.HasSuffix(parts[4], ".yaml") && !strings.HasSuffix(parts[4], ".yml"):
 		c.finding("LOKI_RULES_PATH", "lokitool reads only .yaml and .yml files")
 	}
-	for _, t := range p.TargetsIn(c.env.Name) {
-		if t.Workload.ID()+".yaml" == parts[4] {
-			c.pos = t.Workload.Pos
-		}
-	}
+	c.pos = c.a.lokiFiles[envKey{c.env.Name, parts[4]}]
 	if parts[3] != c.env.Loki.Tenant {
 		c.finding("LOKI_RULES_TENANT", "the rules sit under tenant %s, but environment %s's log rules run as tenant %s", parts[3], c.env.Name, c.env.Loki.Tenant)
 	}
 
-	dec := yaml.NewDecoder(bytes.NewReader(f.Bytes))
-	dec.KnownFields(true)
-	var rf lokiRuleFile
-	if err := dec.Decode(&rf); err != nil {
-		c.finding("LOKI_RULES_FORMAT", "the ruler would reject the file, and with it every tenant's rules: %s", oneLineErr(err))
+	if lp.err != nil {
+		c.finding("LOKI_RULES_FORMAT", "the ruler would reject the file, and with it every tenant's rules: %s", oneLineErr(lp.err))
 		return
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+	if lp.more {
 		c.finding("LOKI_RULES_FORMAT", "the ruler reads only the first YAML document; put every group in one")
 	}
-	if len(rf.Groups) == 0 {
+	if len(lp.rf.Groups) == 0 {
 		c.finding("LOKI_RULES_FORMAT", "the file holds no rule groups")
 	}
 	seen := map[string]bool{}
-	for gi, g := range rf.Groups {
+	for gi, g := range lp.rf.Groups {
 		where := fmt.Sprintf("group %d", gi+1)
 		if g.Name == "" {
 			c.finding("LOKI_RULES_FORMAT", "%s has no name", where)
@@ -248,7 +258,7 @@ func (c *lokiCheck) logQL(where string, r lokiRule) {
 		}
 	}
 	for _, re := range q.regexes {
-		if _, err := regexp.Compile(re.pattern); err != nil {
+		if err := c.a.compileErr(re.pattern); err != nil {
 			c.finding("LOGQL_REGEX", "%s: %s regex %q is not RE2, so every evaluation fails: %s", where, re.kind, re.pattern, oneLineErr(err))
 		}
 	}
@@ -293,13 +303,18 @@ const alertTemplateVars = "{{$labels := .Labels}}{{$externalLabels := .ExternalL
 
 // parseAlertTemplate parses a label or annotation as the ruler would.
 func parseAlertTemplate(name, text string) error {
+	// Text without an action parses whatever it holds, and most labels
+	// and annotations have none: skip the costly template set-up.
+	if !strings.Contains(text, "{{") {
+		return nil
+	}
 	_, err := template.New(name).Funcs(alertTemplateFuncs()).Parse(alertTemplateVars + text)
 	return err
 }
 
 // alertTemplateFuncs stands in for the functions Prometheus and Loki offer
 // alert templates, so that parsing accepts what the ruler accepts.
-func alertTemplateFuncs() template.FuncMap {
+var alertTemplateFuncs = sync.OnceValue(func() template.FuncMap {
 	m := template.FuncMap{}
 	for _, name := range []string{
 		"args", "externalURL", "first", "graphLink", "humanize", "humanize1024", "humanizeDuration",
@@ -310,6 +325,6 @@ func alertTemplateFuncs() template.FuncMap {
 		m[name] = func(...any) any { return nil }
 	}
 	return m
-}
+})
 
 func oneLineErr(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

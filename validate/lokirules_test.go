@@ -78,7 +78,7 @@ func TestLokiRuleFindings(t *testing.T) {
 				at + "group r rule cuda_oom_count: record names take the form level:metric:operation in letters, digits and underscores [LOKI_RULE_NAME]\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := printFindings(t, checkLokiRules(taxonomyPlan(), []write.File{{Path: tc.path, Bytes: []byte(tc.body)}}))
+			got := printFindings(t, checkLokiRules(newArtifacts(taxonomyPlan(), []write.File{{Path: tc.path, Bytes: []byte(tc.body)}})))
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}

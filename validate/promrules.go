@@ -1,10 +1,8 @@
 package validate
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -54,8 +52,8 @@ func checkPromRules(a *artifacts) diag.List {
 	seen := map[string]map[string]string{} // scope → rule key → first artifact
 	for i := range a.files {
 		f := &a.files[i]
-		groups := f.ruleGroups()
-		if groups == nil {
+		rp := f.checkedRules()
+		if rp == nil || rp.groups == nil {
 			continue
 		}
 		// Rule files and PrometheusRules carry the same groups; each
@@ -64,9 +62,8 @@ func checkPromRules(a *artifacts) diag.List {
 		if seen[scope] == nil {
 			seen[scope] = map[string]string{}
 		}
-		for _, g := range groups.Groups {
-			for _, r := range g.Rules {
-				key := ruleKey(g, r)
+		for gi, g := range rp.groups.Groups {
+			for _, key := range rp.keys[gi] {
 				if first, ok := seen[scope][key]; ok {
 					out = append(out, pc.diag(f.Path, g.Name, ruleDuplicate,
 						fmt.Sprintf("group %q: %s is defined twice with the same labels (first in %s)", g.Name, key, first)))
@@ -87,23 +84,35 @@ var promqlParser = parser.NewParser(parser.Options{})
 type ruleParse struct {
 	groups *rulefmt.RuleGroups // nil when the YAML does not decode
 	errs   []error
+	// keys are the groups' rules' ruleKeys, which duplicates share.
+	keys [][]string
 }
 
 func parseRuleFile(b []byte) *ruleParse {
 	groups, errs := rulefmt.Parse(b, false, model.LegacyValidation, promqlParser, slog.New(slog.DiscardHandler))
-	return &ruleParse{groups: groups, errs: errs}
+	p := &ruleParse{groups: groups, errs: errs}
+	if groups != nil {
+		for _, g := range groups.Groups {
+			keys := make([]string, len(g.Rules))
+			for i, r := range g.Rules {
+				keys[i] = ruleKey(g, r)
+			}
+			p.keys = append(p.keys, keys)
+		}
+	}
+	return p
 }
 
 // kubeParse is a PrometheusRule. The renderer writes the spec as the
-// target's rule file indented, so a spec that repeats the rule file byte
-// for byte shares its parse: the file's findings are already reported
-// against the file. Any other object is read as prometheus-operator would.
+// target's rule file indented, so a spec that repeats a rule file which
+// loads cleanly shares the file's parse, and only the header is the
+// object's own. Any other object is read as prometheus-operator would.
 type kubeParse struct {
 	// err is wrong with the object itself; its groups go unchecked.
 	err error
-	// repeats is the parse of the rule file the spec repeats, and kind
-	// the object's kind then.
-	repeats *ruleParse
+	// repeats is the rule file the spec repeats, and kind the object's
+	// kind then.
+	repeats *artifact
 	kind    string
 	// own is the parse of any other object's spec.groups.
 	own *ruleParse
@@ -116,7 +125,7 @@ func parseKubeRule(b []byte, ruleFile *artifact) *kubeParse {
 	// findings again, against the object.
 	if ruleFile != nil && ruleFile.rules != nil && len(ruleFile.rules.errs) == 0 {
 		if obj, ok := repeatedRuleFile(b, ruleFile.Bytes); ok {
-			return &kubeParse{err: obj.check(), repeats: ruleFile.rules, kind: obj.Kind}
+			return &kubeParse{err: obj.check(), repeats: ruleFile, kind: obj.Kind}
 		}
 	}
 	content, err := kubeRuleGroups(b)
@@ -126,67 +135,30 @@ func parseKubeRule(b []byte, ruleFile *artifact) *kubeParse {
 	return &kubeParse{own: parseRuleFile(content)}
 }
 
-// ruleGroups are the groups of a rule file or PrometheusRule, nil when
-// there are none to check.
-func (f *artifact) ruleGroups() *rulefmt.RuleGroups {
+// checkedRules is the parse of the groups a rule file or PrometheusRule
+// defines, nil when there are none to check.
+func (f *artifact) checkedRules() *ruleParse {
 	switch {
 	case f.rules != nil:
-		return f.rules.groups
+		return f.rules
 	case f.kube == nil || f.kube.err != nil:
 		return nil
 	case f.kube.repeats != nil:
-		return f.kube.repeats.groups
+		return f.kube.repeats.rules
 	}
-	return f.kube.own.groups
+	return f.kube.own
 }
 
 // repeatedRuleFile reads a PrometheusRule written as the renderer writes
-// one: a header, "spec:", then rules with every non-empty line indented by
-// two spaces. It decodes only the header. ok is false for any other shape,
-// and for a header whose meaning could depend on what follows it.
+// one: a header, then "spec:" and rules with every non-empty line indented
+// by two spaces. It decodes only the header; ok is false for any other
+// shape.
 func repeatedRuleFile(b, rules []byte) (obj kubeObject, ok bool) {
-	i := bytes.Index(b, []byte("\nspec:\n"))
-	if i < 0 || !indented(b[i+len("\nspec:\n"):], rules) {
+	head, spec, ok := splitNested(b, "spec")
+	if !ok || !indented(spec, rules, "  ") {
 		return obj, false
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b[:i+1]))
-	var doc yaml.Node
-	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(new(yaml.Node)), io.EOF) {
-		return obj, false
-	}
-	// One block mapping at the margin, which "spec:" then continues.
-	m := doc.Content[0]
-	if m.Kind != yaml.MappingNode || m.Style&yaml.FlowStyle != 0 || m.Column != 1 {
-		return obj, false
-	}
-	for k := 0; k < len(m.Content); k += 2 {
-		if key := m.Content[k].Value; key == "spec" || key == "groups" || key == "<<" {
-			return obj, false
-		}
-	}
-	return obj, doc.Decode(&obj) == nil
-}
-
-// indented says whether b is rules with every non-empty line indented by
-// two spaces. A document marker or directive in rules would mean something
-// else once indented, so it never matches.
-func indented(b, rules []byte) bool {
-	for line := range bytes.Lines(rules) {
-		if bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("...")) || line[0] == '%' {
-			return false
-		}
-		if string(line) != "\n" {
-			if !bytes.HasPrefix(b, []byte("  ")) {
-				return false
-			}
-			b = b[2:]
-		}
-		if !bytes.HasPrefix(b, line) {
-			return false
-		}
-		b = b[len(line):]
-	}
-	return len(b) == 0
+	return obj, head.Decode(&obj) == nil
 }
 
 func isRuleFile(path string) bool {

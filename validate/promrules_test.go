@@ -36,7 +36,7 @@ func examplePromRules(t *testing.T) (*plan.Plan, []write.File) {
 
 func TestExampleRulesPassRulefmtAndTheParser(t *testing.T) {
 	p, files := examplePromRules(t)
-	if got := checkPromRules(p, files); len(got) > 0 {
+	if got := checkPromRules(newArtifacts(p, files)); len(got) > 0 {
 		t.Errorf("findings on the example:\n%v", got)
 	}
 }
@@ -161,7 +161,7 @@ func TestBrokenRuleFilesYieldFindings(t *testing.T) {
 			if !changed {
 				t.Fatal("the edit changed nothing; the test no longer tests anything")
 			}
-			got := checkPromRules(p, edited)
+			got := checkPromRules(newArtifacts(p, edited))
 			if tt.check != nil {
 				tt.check(t, got)
 				return

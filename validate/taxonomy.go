@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
-	"github.com/aiobs/aiobs/render/write"
+	"github.com/aiobs/aiobs/internal/parallel"
 )
 
 // RestrictedTag marks a dashboard that may read the raw log stream. Only a
@@ -33,18 +34,31 @@ const RestrictedTag = "aiobs-restricted"
 // It reads Loki ruler files (<env>/loki/rules/...), Prometheus rule files and
 // PrometheusRule objects (any other YAML with rule groups), and dashboards
 // (<env>/grafana/dashboards/**.json).
-func checkTaxonomy(p *plan.Plan, files []write.File) diag.List {
-	t := &taxonomyCheck{std: &p.Standard}
-	for _, f := range files {
-		t.path = f.Path
+func checkTaxonomy(a *artifacts) diag.List {
+	out := parallel.Map(len(a.files), func(i int) diag.List {
+		f := &a.files[i]
+		t := &taxonomyCheck{std: &a.plan.Standard, path: f.Path}
 		switch ext := path.Ext(f.Path); {
-		case ext == ".json" && strings.Contains(f.Path, "/grafana/dashboards/"):
-			t.dashboard(f.Bytes)
+		case f.kube != nil && f.kube.repeats != nil:
+			// Below, from its rule file's findings.
+		case isDashboardJSON(f.Path):
+			t.dashboard(f)
 		case ext == ".yaml" || ext == ".yml":
-			t.ruleFile(f.Bytes, isLokiRules(f.Path))
+			t.rules(taxonomyRules(f), isLokiRules(f.Path))
+		}
+		return t.out
+	})
+	// A PrometheusRule's spec, when it repeats its rule file, holds the
+	// same rules; the header has none.
+	for i := range a.files {
+		if k := a.files[i].kube; k != nil && k.repeats != nil && k.kind == "PrometheusRule" {
+			for _, d := range out[a.byPath[k.repeats.Path]] {
+				d.Artifact = a.files[i].Path
+				out[i] = append(out[i], d)
+			}
 		}
 	}
-	return t.out
+	return slices.Concat(out...)
 }
 
 type taxonomyCheck struct {
@@ -67,43 +81,90 @@ func isLokiRules(p string) bool {
 // Loki rule files and the spec of a PrometheusRule object.
 type ruleGroupsYAML struct {
 	Groups []struct {
-		Name  string `yaml:"name"`
-		Rules []struct {
-			Alert  string            `yaml:"alert"`
-			Record string            `yaml:"record"`
-			Expr   string            `yaml:"expr"`
-			Labels map[string]string `yaml:"labels"`
-		} `yaml:"rules"`
+		Name  string     `yaml:"name"`
+		Rules []yamlRule `yaml:"rules"`
 	} `yaml:"groups"`
 	Kind string          `yaml:"kind"`
 	Spec *ruleGroupsYAML `yaml:"spec"`
 }
 
-// ruleFile checks the queries and static labels of every rule. Files that
-// are not rule files (provisioning, Alertmanager, ConfigMaps) hold no
-// groups and pass untouched; checkLokiRules reports unreadable Loki files.
-func (t *taxonomyCheck) ruleFile(data []byte, loki bool) {
-	var f ruleGroupsYAML
-	if yaml.Unmarshal(data, &f) != nil {
-		return
-	}
-	if f.Kind == "PrometheusRule" && f.Spec != nil {
-		f = *f.Spec
-	}
-	for _, g := range f.Groups {
-		for _, r := range g.Rules {
-			name := cmp.Or(r.Alert, r.Record)
-			where := "rule " + name
-			for _, l := range slices.Sorted(maps.Keys(r.Labels)) {
-				if slices.Contains(t.std.ForbiddenLabels, l) {
-					t.finding("LABEL_REQUEST_SCOPED", "%s: label %s is request-scoped and must never label a series or an alert", where, l)
-				}
+// yamlRule is the part of a rule the taxonomy reads.
+type yamlRule struct {
+	Alert  string            `yaml:"alert"`
+	Record string            `yaml:"record"`
+	Expr   string            `yaml:"expr"`
+	Labels map[string]string `yaml:"labels"`
+}
+
+// taxonomyRules lists the rules of a YAML artifact. Where a stricter
+// parse read the artifact (rulefmt's, the Loki ruler's), its rules are
+// those ruleGroupsYAML would decode; otherwise the artifact is decoded
+// here. Files that are not rule files (provisioning, Alertmanager,
+// ConfigMaps) hold no groups, and unreadable files none either:
+// checkPromRules and checkLokiRules report them.
+func taxonomyRules(f *artifact) []yamlRule {
+	var out []yamlRule
+	switch {
+	case f.rules != nil && f.rules.groups != nil:
+		for _, g := range f.rules.groups.Groups {
+			for _, r := range g.Rules {
+				out = append(out, yamlRule{Alert: r.Alert, Record: r.Record, Expr: r.Expr, Labels: r.Labels})
 			}
-			if loki {
-				t.logQL(where, r.Expr, false)
-			} else {
-				t.promQL(where, r.Expr)
+		}
+		return out
+	case f.loki != nil && f.loki.err == nil:
+		for _, g := range f.loki.rf.Groups {
+			for _, r := range g.Rules {
+				out = append(out, yamlRule{Alert: r.Alert, Record: r.Record, Expr: r.Expr, Labels: r.Labels})
 			}
+		}
+		return out
+	}
+	var y ruleGroupsYAML
+	var err error
+	switch {
+	case f.doc != nil:
+		err = f.doc.decode(&y)
+	case !mayHoldGroups(f.Bytes):
+		return nil
+	default:
+		err = yaml.Unmarshal(f.Bytes, &y)
+	}
+	if err != nil {
+		return nil
+	}
+	if y.Kind == "PrometheusRule" && y.Spec != nil {
+		y = *y.Spec
+	}
+	for _, g := range y.Groups {
+		out = append(out, g.Rules...)
+	}
+	return out
+}
+
+// mayHoldGroups says whether YAML could hold a groups key, so that files
+// without one (promtool tests, Alertmanager) need no parse. YAML can spell
+// a key only literally, by an escape in a double-quoted string, by a tag
+// (!!binary) or in UTF-16, which a byte order mark announces.
+func mayHoldGroups(b []byte) bool {
+	return bytes.Contains(b, []byte("groups")) || bytes.ContainsAny(b, `\!`) ||
+		bytes.HasPrefix(b, []byte{0xfe, 0xff}) || bytes.HasPrefix(b, []byte{0xff, 0xfe})
+}
+
+// rules checks the queries and static labels of every rule.
+func (t *taxonomyCheck) rules(rules []yamlRule, loki bool) {
+	for _, r := range rules {
+		name := cmp.Or(r.Alert, r.Record)
+		where := "rule " + name
+		for _, l := range slices.Sorted(maps.Keys(r.Labels)) {
+			if slices.Contains(t.std.ForbiddenLabels, l) {
+				t.finding("LABEL_REQUEST_SCOPED", "%s: label %s is request-scoped and must never label a series or an alert", where, l)
+			}
+		}
+		if loki {
+			t.logQL(where, r.Expr, false)
+		} else {
+			t.promQL(where, r.Expr)
 		}
 	}
 }
@@ -133,10 +194,42 @@ type taxonomyPanelJSON struct {
 	Panels []taxonomyPanelJSON `json:"panels"`
 }
 
-func (t *taxonomyCheck) dashboard(data []byte) {
-	var d dashboardTaxonomyJSON
-	if json.Unmarshal(data, &d) != nil {
-		return // checkDashboards reports unreadable dashboards
+// taxonomyDashboard is a dashboard as the taxonomy reads it: from the
+// shared decode, or where that failed from a decode of only what the
+// taxonomy reads, in the shared types. ok is false for a dashboard that
+// decode fails on; checkDashboards reports unreadable dashboards.
+func taxonomyDashboard(f *artifact) (d *dashboardParse, ok bool) {
+	if f.dash.err == nil {
+		return f.dash, true
+	}
+	var own dashboardTaxonomyJSON
+	if json.Unmarshal(f.Bytes, &own) != nil {
+		return nil, false
+	}
+	d = &dashboardParse{Title: own.Title, Tags: own.Tags}
+	for _, v := range own.Templating.List {
+		d.Templating.List = append(d.Templating.List, variableJSON{Name: v.Name, Type: v.Type, Query: v.Query})
+	}
+	var panels func(ps []taxonomyPanelJSON) []panelJSON
+	panels = func(ps []taxonomyPanelJSON) []panelJSON {
+		var out []panelJSON
+		for _, p := range ps {
+			pn := panelJSON{Title: p.Title, Datasource: p.Datasource, Panels: panels(p.Panels)}
+			for _, t := range p.Targets {
+				pn.Targets = append(pn.Targets, targetJSON{RefID: t.RefID, Expr: t.Expr, Datasource: t.Datasource})
+			}
+			out = append(out, pn)
+		}
+		return out
+	}
+	d.Panels = panels(own.Panels)
+	return d, true
+}
+
+func (t *taxonomyCheck) dashboard(f *artifact) {
+	d, ok := taxonomyDashboard(f)
+	if !ok {
+		return
 	}
 	standard := !slices.Contains(d.Tags, RestrictedTag)
 	// Datasource variables name their plugin in query.
@@ -147,21 +240,28 @@ func (t *taxonomyCheck) dashboard(data []byte) {
 			plugins[v.Name] = q
 		}
 	}
+	// A dashboard names a handful of datasources hundreds of times.
+	resolved := map[string]string{}
 	plugin := func(raw json.RawMessage) string {
-		var ref struct{ Type, UID string }
-		if json.Unmarshal(raw, &ref) != nil {
-			return ""
+		if pl, ok := resolved[string(raw)]; ok {
+			return pl
 		}
-		if name, ok := strings.CutPrefix(ref.UID, "$"); ok {
-			name = strings.TrimSuffix(strings.TrimPrefix(name, "{"), "}")
-			if pl, ok := plugins[name]; ok {
-				return pl
+		var ref struct{ Type, UID string }
+		pl := ""
+		if json.Unmarshal(raw, &ref) == nil {
+			pl = ref.Type
+			if name, ok := strings.CutPrefix(ref.UID, "$"); ok {
+				name = strings.TrimSuffix(strings.TrimPrefix(name, "{"), "}")
+				if p, ok := plugins[name]; ok {
+					pl = p
+				}
 			}
 		}
-		return ref.Type
+		resolved[string(raw)] = pl
+		return pl
 	}
-	var walk func(ps []taxonomyPanelJSON)
-	walk = func(ps []taxonomyPanelJSON) {
+	var walk func(ps []panelJSON)
+	walk = func(ps []panelJSON) {
 		for _, pn := range ps {
 			for _, tg := range pn.Targets {
 				if tg.Expr == "" {
@@ -278,11 +378,15 @@ type qtoken struct {
 	pos   int
 }
 
-// qpuncts are the operators, longest first so that |= wins over |.
-var qpuncts = []string{"|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<=", "{", "}", "(", ")", "[", "]", ",", "=", ">", "<", "+", "-", "*", "/", "%", "^", "|", "@", ":"}
+// The operators: those of two characters win over their first (|= over
+// |).
+var (
+	qpuncts2 = []string{"|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<="}
+	qpuncts1 = "{}()[],=><+-*/%^|@:"
+)
 
 func lexQuery(s string) ([]qtoken, error) {
-	var out []qtoken
+	out := make([]qtoken, 0, len(s)/4) // about one token in four bytes
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -352,11 +456,10 @@ func lexQuery(s string) ([]qtoken, error) {
 			i = j
 		default:
 			op := ""
-			for _, p := range qpuncts {
-				if strings.HasPrefix(s[i:], p) {
-					op = p
-					break
-				}
+			if i+1 < len(s) && slices.Contains(qpuncts2, s[i:i+2]) {
+				op = s[i : i+2]
+			} else if strings.IndexByte(qpuncts1, c) >= 0 {
+				op = s[i : i+1]
 			}
 			if op == "" {
 				return nil, fmt.Errorf("unexpected character %q at offset %d", c, i)

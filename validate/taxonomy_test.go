@@ -107,7 +107,7 @@ func TestTaxonomyFindings(t *testing.T) {
 			`prod/kubernetes/prometheus-rules/a--w.yaml: rule X: label user_id is request-scoped and must never label a series or an alert [LABEL_REQUEST_SCOPED]` + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := printFindings(t, checkTaxonomy(taxonomyPlan(), []write.File{{Path: tc.path, Bytes: []byte(tc.body)}}))
+			got := printFindings(t, checkTaxonomy(newArtifacts(taxonomyPlan(), []write.File{{Path: tc.path, Bytes: []byte(tc.body)}})))
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
@@ -188,9 +188,10 @@ func TestExampleRendersClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a := newArtifacts(p, files)
 	var l diag.List
 	for _, c := range []checker{checkLokiRules, checkTaxonomy, checkDatasources} {
-		l = append(l, c(p, files)...)
+		l = append(l, c(a)...)
 	}
 	if got := printFindings(t, l.Sorted()); got != "" {
 		t.Errorf("findings on the example:\n%s", got)

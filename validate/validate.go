@@ -16,7 +16,7 @@ import (
 )
 
 // checker is one family of checks over the whole artifact set.
-type checker func(p *plan.Plan, files []write.File) diag.List
+type checker func(a *artifacts) diag.List
 
 // checkers run in this order; their findings are sorted afterwards, so the
 // order only matters for reading the code.
@@ -28,11 +28,13 @@ var checkers = []checker{
 	checkDatasources,
 }
 
-// Check runs every check and returns all findings, sorted.
+// Check runs every check and returns all findings, sorted. It parses each
+// artifact once and works on up to GOMAXPROCS artifacts at a time.
 func Check(p *plan.Plan, files []write.File) diag.List {
+	a := newArtifacts(p, files)
 	var out diag.List
 	for _, c := range checkers {
-		out = append(out, c(p, files)...)
+		out = append(out, c(a)...)
 	}
 	return out.Sorted()
 }
