@@ -10,7 +10,10 @@ import (
 )
 
 // For calls f for 0 ... n-1 on up to GOMAXPROCS goroutines and returns
-// when every call has. f must be safe to call concurrently.
+// when every call has. f must be safe to call concurrently. A panic in f
+// is raised again in the caller's goroutine, once the others have
+// stopped, so that the caller's recovery sees it as it would a panic of
+// a plain loop instead of the process dying.
 func For(n int, f func(i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
@@ -21,15 +24,27 @@ func For(n int, f func(i int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var failed atomic.Pointer[workerPanic]
 	for range workers {
 		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					failed.CompareAndSwap(nil, &workerPanic{r})
+					next.Store(int64(n)) // the others stop at their next index
+				}
+			}()
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				f(i)
 			}
 		})
 	}
 	wg.Wait()
+	if p := failed.Load(); p != nil {
+		panic(p.value)
+	}
 }
+
+type workerPanic struct{ value any }
 
 // Map returns f(0) ... f(n-1), computed as For does, in index order.
 func Map[T any](n int, f func(i int) T) []T {

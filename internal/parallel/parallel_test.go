@@ -45,3 +45,19 @@ func TestForWithNothingToDo(t *testing.T) {
 		t.Fatalf("Map(0) = %v", got)
 	}
 }
+
+func TestForRaisesAWorkersPanicInTheCaller(t *testing.T) {
+	prev := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(prev)
+	defer func() {
+		if r := recover(); r != "boom at 7" {
+			t.Fatalf("recovered %v, want the worker's panic", r)
+		}
+	}()
+	For(100, func(i int) {
+		if i == 7 {
+			panic("boom at 7")
+		}
+	})
+	t.Fatal("For returned normally")
+}
