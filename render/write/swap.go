@@ -235,6 +235,7 @@ type stager struct {
 	from, to string // base names of the current output and of the stage
 	old      *tree
 	made     map[string]bool // directories created in the stage, "." included
+	written  []string        // files written or copied into the stage, not linked
 }
 
 // carry puts the old tree's entry at name into the stage as it is: a hard link
@@ -257,6 +258,7 @@ func (s *stager) carry(name string) error {
 		data, err := s.old.root.ReadFile(name)
 		if err == nil {
 			err = writeFile(s.parent, path.Join(s.to, name), data, info.Mode().Perm())
+			s.written = append(s.written, name)
 		}
 		if err == nil {
 			err = s.parent.Chtimes(path.Join(s.to, name), time.Time{}, info.ModTime())
@@ -277,6 +279,7 @@ func (s *stager) write(name string, data []byte) error {
 	if err := s.mkdirAll(path.Dir(name)); err != nil {
 		return err
 	}
+	s.written = append(s.written, name)
 	return wrapStage(name, writeFile(s.parent, path.Join(s.to, name), data, 0o644))
 }
 
@@ -295,9 +298,12 @@ func (s *stager) mkdirAll(dir string) error {
 	return nil
 }
 
-// finish gives every directory its mode and fsyncs it, so that the swap publishes
-// a tree that is all on disk. Files were synced as they were written.
+// finish makes the files durable, then gives every directory its mode and
+// fsyncs it, so that the swap publishes a tree that is all on disk.
 func (s *stager) finish(stage string) error {
+	if err := syncFiles(stage, s.written); err != nil {
+		return err
+	}
 	for _, dir := range slices.Sorted(maps.Keys(s.made)) {
 		if err := s.parent.Chmod(path.Join(s.to, dir), s.old.dirMode(dir)); err != nil {
 			return wrapStage(dir, err)
@@ -309,7 +315,9 @@ func (s *stager) finish(stage string) error {
 	return nil
 }
 
-// writeFile creates name with exactly data and perm, and fsyncs it.
+// writeFile creates name with exactly data and perm. It does not fsync:
+// finish makes every staged file durable at once, which is many times
+// faster than one fsync per file for a tree of thousands.
 func writeFile(r *os.Root, name string, data []byte, perm fs.FileMode) error {
 	f, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
@@ -318,9 +326,6 @@ func writeFile(r *os.Root, name string, data []byte, perm fs.FileMode) error {
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Chmod(perm) // the umask may have narrowed perm at creation
-	}
-	if err == nil {
-		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
