@@ -47,9 +47,11 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	  done; \
 	done
 
+BENCH_SIZES ?= 10 100 1000
+
 .PHONY: bench
-bench: ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## whole-process timings at BENCH_SIZES workloads (default 10 100 1000), rule costs, and the Go benchmarks of every stage, as Markdown tables
+	GOBENCH=1 scripts/bench.sh $(BENCH_SIZES)
 
 .PHONY: check
 check: lint test ## lint and test, then prove golden files and go.mod are current

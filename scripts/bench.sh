@@ -18,7 +18,8 @@
 #   REPEAT=5        runs per measurement (the median is reported)
 #   REPEAT_BIG=1    runs per measurement at 1,000 workloads and more
 #   VALIDATE=example  inputs validate runs on: "example", "all", or "none"
-#   GOBENCH=0       1 also runs the Go benchmarks (slow: minutes per size)
+#   GOBENCH=0       1 also runs the Go benchmarks of every stage
+#   GOBENCH_SIZES=10,100  synthetic sizes of the Go benchmarks (minutes per size)
 #   COUNT=5         go test -count for GOBENCH
 #   BENCH_DIR=.aiobs-bench  where organisations, outputs and raw results go
 #
@@ -78,6 +79,8 @@ measure() {
 # describe DIR prints "files, MB" of a rendered tree.
 describe() { find "$1" -type f | wc -l | tr -d ' '; du -sm "$1" | cut -f1; }
 
+# The largest organisations write more than render's default --max-bytes
+# (4 GiB), a guard against runaway decisions rather than a limit of aiobs.
 INPUTS=(example)
 for n in "${SIZES[@]}"; do INPUTS+=("$n"); done
 
@@ -96,11 +99,11 @@ for input in "${INPUTS[@]}"; do
   out=$BENCH_DIR/out-$input
   reps=$REPEAT
   if [ "$input" != example ] && [ "$input" -ge 1000 ]; then reps=$REPEAT_BIG; fi
-  measure "$name | render (empty dir)" "rm -rf '$out'" "$BIN" render --decisions "$decisions" --out "$out"
+  measure "$name | render (empty dir)" "rm -rf '$out'" "$BIN" render --max-bytes 0 --decisions "$decisions" --out "$out"
   WALL[$input]=$(echo "${ROWS[-1]}" | awk -F'|' '{print $4}')
   RSS[$input]=$(echo "${ROWS[-1]}" | awk -F'|' '{print $5}')
-  measure "$name | render (unchanged)" ":" "$BIN" render --decisions "$decisions" --out "$out"
-  measure "$name | render --check (unchanged)" ":" "$BIN" render --check --decisions "$decisions" --out "$out"
+  measure "$name | render (unchanged)" ":" "$BIN" render --max-bytes 0 --decisions "$decisions" --out "$out"
+  measure "$name | render --check (unchanged)" ":" "$BIN" render --check --max-bytes 0 --decisions "$decisions" --out "$out"
   if [ "$VALIDATE" = all ] || { [ "$VALIDATE" = example ] && [ "$input" = example ]; }; then
     measure "$name | validate" ":" "$BIN" validate --decisions "$decisions" --out "$out"
   fi
@@ -146,7 +149,7 @@ echo
 $GO run ./internal/synth/cmd/rulecost "$BENCH_DIR/out-$last"
 
 if [ "$GOBENCH" = 1 ]; then
-  sizes=$(IFS=,; echo "${SIZES[*]}")
+  sizes=${GOBENCH_SIZES:-10,100}
   raw=$BENCH_DIR/gobench.txt
   AIOBS_BENCH_SIZES=$sizes $GO test -run '^$' -bench . -benchmem -count "$COUNT" -timeout 0 ./... | tee "$raw" >&2
   echo
