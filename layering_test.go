@@ -20,7 +20,7 @@ var allowed = map[string][]string{
 	"panels":                  {"compile/plan", "github.com/grafana/grafana-foundation-sdk"},
 	"render":                  {"compile/diag", "compile/plan", "render/"},
 	"render/encode":           {"go.yaml.in/yaml"},
-	"render/write":            {"github.com/rogpeppe/go-internal/diff"},
+	"render/write":            {"github.com/rogpeppe/go-internal/diff", "golang.org/x/sys/unix"},
 	"internal/parallel":       {},
 	"render/grafana":          {"compile/diag", "compile/plan", "internal/parallel", "panels", "render/encode", "render/write", "github.com/grafana/grafana-foundation-sdk"},
 	"render/promrules":        {"compile/diag", "compile/plan", "internal/parallel", "render/encode", "render/write", "github.com/prometheus/", "github.com/prometheus-operator/", "k8s.io/", "go.yaml.in/yaml"},
