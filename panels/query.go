@@ -118,16 +118,6 @@ func (c *Context) perSecond(s plan.Series, by ...string) string {
 	return sumBy(rate(c.sel(s, suffix)), by...)
 }
 
-// increaseOver is the increase of what a stage counts over a fixed window
-// (for spend over a day), summed.
-func (c *Context) increaseOver(s plan.Series, window string) string {
-	suffix := ""
-	if s.Type == "histogram" || s.Type == "summary" {
-		suffix = "_sum"
-	}
-	return sumBy("increase(" + c.sel(s, suffix) + "[" + window + "])")
-}
-
 // requestRate is the per-second rate of finished requests: the requests
 // stage, or successes plus errors where the backend counts them apart. It
 // returns "" when the backend counts no requests.
