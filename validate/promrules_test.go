@@ -71,7 +71,7 @@ func TestBrokenRuleFilesYieldFindings(t *testing.T) {
 			name: "an expression that does not parse is PROMQL_PARSE at the SLO",
 			path: rulePath,
 			edit: func(s string) string {
-				return strings.Replace(s, "expr: vector(0.995)", "expr: vector(0.995", 1)
+				return strings.Replace(s, "expr: vector(1)", "expr: vector(1", 1)
 			},
 			want: []finding{{Rule: "PROMQL_PARSE", Artifact: rulePath, Pos: availability.Pos}},
 		},
@@ -87,7 +87,7 @@ func TestBrokenRuleFilesYieldFindings(t *testing.T) {
 			name: "a record name outside the legacy charset is RULEFMT",
 			path: rulePath,
 			edit: func(s string) string {
-				return strings.Replace(s, "record: aiobs:slo_period:seconds", "record: aiobs:slo.period:seconds", 1)
+				return strings.Replace(s, "record: aiobs:slo_info", "record: aiobs:slo.info", 1)
 			},
 			want: []finding{{Rule: "RULEFMT", Artifact: rulePath, Pos: availability.Pos}},
 		},
@@ -127,7 +127,7 @@ func TestBrokenRuleFilesYieldFindings(t *testing.T) {
 			name: "a PrometheusRule expression that does not parse is PROMQL_PARSE",
 			path: kubePath,
 			edit: func(s string) string {
-				return strings.Replace(s, "expr: vector(0.995)", "expr: vector(0.995))", 1)
+				return strings.Replace(s, "expr: vector(1)", "expr: vector(1))", 1)
 			},
 			want: []finding{{Rule: "PROMQL_PARSE", Artifact: kubePath, Pos: availability.Pos}},
 		},

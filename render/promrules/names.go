@@ -15,11 +15,9 @@ const (
 	// the only rules that read the backend's series.
 	RecRequests5m = "aiobs:slo_requests:increase5m"
 	RecErrors5m   = "aiobs:slo_errors:increase5m"
-	// RecRequestsPeriod, RecErrorsPeriod and RecRatioPeriod cover the SLO
-	// period whatever its length, so dashboards need one name for all.
-	RecRequestsPeriod = "aiobs:slo_requests:increase_period"
-	RecErrorsPeriod   = "aiobs:slo_errors:increase_period"
-	RecRatioPeriod    = "aiobs:slo_error_ratio:ratio_period"
+	// RecRatioPeriod covers the SLO period whatever its length, so
+	// dashboards need one name for all.
+	RecRatioPeriod = "aiobs:slo_error_ratio:ratio_period"
 	// RecBudgetRemaining is 1 − period error ratio / budget: 1 untouched,
 	// 0 spent, negative overspent.
 	RecBudgetRemaining = "aiobs:slo_error_budget_remaining:ratio"
@@ -28,28 +26,14 @@ const (
 	RecBurnRate5m     = "aiobs:slo_burn_rate:ratio_rate5m"
 	RecBurnRate1h     = "aiobs:slo_burn_rate:ratio_rate1h"
 	RecBurnRatePeriod = "aiobs:slo_burn_rate:ratio_period"
-	// RecObjective, RecBudget and RecPeriod are constants describing the
-	// SLO: 0.995, 0.005, 2592000.
-	RecObjective = "aiobs:slo_objective:ratio"
-	RecBudget    = "aiobs:slo_error_budget:ratio"
-	RecPeriod    = "aiobs:slo_period:seconds"
 	// RecInfo is 1, with the decision's text as labels: kind, objective,
-	// period, threshold and stage.
+	// period, error_budget, threshold and stage.
 	RecInfo = "aiobs:slo_info"
-	// RecTierThreshold is each tier's error-ratio threshold, with labels
-	// burn_tier, severity, factor, long_window and short_window, so a
-	// dashboard can draw the line the alert fires at.
-	RecTierThreshold = "aiobs:slo_burn_threshold:ratio"
 )
 
-// RecRequests, RecErrors and RecRatio name the recordings of a window:
-// aiobs:slo_requests:increase1h, aiobs:slo_error_ratio:ratio_rate1h.
-func RecRequests(window string) string { return "aiobs:slo_requests:increase" + window }
-
-// RecErrors names the error count of a window.
-func RecErrors(window string) string { return "aiobs:slo_errors:increase" + window }
-
-// RecRatio names the error ratio of a window.
+// RecRatio names the error ratio of a window: sum_over_time of the 5m
+// error counts over the window divided by that of the request counts, e.g.
+// aiobs:slo_error_ratio:ratio_rate1h.
 func RecRatio(window string) string { return "aiobs:slo_error_ratio:ratio_rate" + window }
 
 // Label names every aiobs alert and SLO recording carries.

@@ -32,15 +32,15 @@
 //
 //	aiobs:slo_requests:increase5m        events in the last 5m (sum(increase(...[5m])))
 //	aiobs:slo_errors:increase5m          bad events in the last 5m, zero-filled
-//	aiobs:slo_requests:increase<W>       sum_over_time of the 5m counts, W in the tier windows
-//	aiobs:slo_errors:increase<W>         (30m, 1h, 2h, 6h, 1d, 3d for the standard tiers)
-//	aiobs:slo_error_ratio:ratio_rate<W>  errors / requests over W, W = 5m and the above
-//	aiobs:slo_{requests,errors}:increase_period, aiobs:slo_error_ratio:ratio_period
+//	aiobs:slo_error_ratio:ratio_rate<W>  errors / requests over W: W = 5m, and for the tier
+//	                                     windows (30m, 1h, 2h, 6h, 1d, 3d for the standard
+//	                                     tiers) sum_over_time of both 5m counts
+//	aiobs:slo_error_ratio:ratio_period   the same over the SLO period
 //	aiobs:slo_error_budget_remaining:ratio  1 − period ratio / budget
 //	aiobs:slo_burn_rate:ratio_rate5m, …:ratio_rate1h, …:ratio_period   ratio / budget
-//	aiobs:slo_objective:ratio, aiobs:slo_error_budget:ratio, aiobs:slo_period:seconds
-//	aiobs:slo_info{kind, objective, period[, stage, threshold]}  1
-//	aiobs:slo_burn_threshold:ratio{burn_tier, severity, factor, long_window, short_window}
+//	aiobs:slo_info{kind, objective, period, error_budget[, stage, threshold]}  1
+//
+// Fifteen series per SLO with the standard tiers, as many as Sloth records.
 //
 // Where the workload decides a cost the catalogue can price, the cost
 // recordings carry exactly team, workload, env and model (the decided

@@ -113,8 +113,8 @@ func latencyPhrase(slo *plan.SLO) string {
 	return "took longer than " + slo.Threshold + " (" + slo.Stage + ")"
 }
 
-// sloGroup renders one SLO's group: the 5m counts, every window as summed
-// counts, the period budget, the metadata and one alert per tier. Alerts
+// sloGroup renders one SLO's group: the 5m counts, every window's ratio of
+// summed counts, the period budget, the metadata and one alert per tier. Alerts
 // sit in the same group as the recordings they read, so they see this
 // evaluation's values rather than the previous one's.
 func sloGroup(p *plan.Plan, t *plan.Target, slo *plan.SLO) (ruleGroup, error) {
@@ -145,48 +145,33 @@ func sloGroup(p *plan.Plan, t *plan.Target, slo *plan.SLO) (ruleGroup, error) {
 	rec(RecRequests5m, ind.requests)
 	rec(RecErrors5m, ind.errors)
 	rec(RecRatio(rateWindow), ratio(RecErrors5m+sel, RecRequests5m+sel))
+	// Every longer window and the period is one ratio of the summed 5m
+	// counts: exact however traffic varies, and one series per window, as
+	// many as Sloth records for its averaged ratios.
 	for _, w := range windows {
-		name := windowName(w)
-		if name == rateWindow {
-			continue
+		if name := windowName(w); name != rateWindow {
+			rec(RecRatio(name), ratio(sumOver(RecErrors5m+sel, w), sumOver(RecRequests5m+sel, w)))
 		}
-		r := rangeText(w)
-		rec(RecRequests(name), "sum_over_time("+RecRequests5m+sel+"["+r+"])")
-		rec(RecErrors(name), "sum_over_time("+RecErrors5m+sel+"["+r+"])")
-		rec(RecRatio(name), ratio(RecErrors(name)+sel, RecRequests(name)+sel))
 	}
-	r := rangeText(m.Period)
-	rec(RecRequestsPeriod, "sum_over_time("+RecRequests5m+sel+"["+r+"])")
-	rec(RecErrorsPeriod, "sum_over_time("+RecErrors5m+sel+"["+r+"])")
-	rec(RecRatioPeriod, ratio(RecErrorsPeriod+sel, RecRequestsPeriod+sel))
+	rec(RecRatioPeriod, ratio(sumOver(RecErrors5m+sel, m.Period), sumOver(RecRequests5m+sel, m.Period)))
 	rec(RecBudgetRemaining, "1 - "+RecRatioPeriod+sel+" / "+budget)
 	rec(RecBurnRate5m, RecRatio(rateWindow)+sel+" / "+budget)
 	if slices.Contains(windows, time.Hour) {
 		rec(RecBurnRate1h, RecRatio("1h")+sel+" / "+budget)
 	}
 	rec(RecBurnRatePeriod, RecRatioPeriod+sel+" / "+budget)
-
-	obj, _ := new(big.Rat).SetString(slo.Objective)
-	rec(RecObjective, "vector("+formatRat(obj.Quo(obj, big.NewRat(100, 1)))+")")
-	rec(RecBudget, "vector("+budget+")")
-	rec(RecPeriod, "vector("+strconv.FormatInt(int64(m.Period/time.Second), 10)+")")
-	info := []string{"kind", slo.Kind, "objective", slo.Objective, "period", slo.Period}
+	info := []string{"kind", slo.Kind, "objective", slo.Objective, "period", slo.Period, "error_budget", budget}
 	if slo.Kind == "latency" {
 		info = append(info, "stage", slo.Stage, "threshold", slo.Threshold)
 	}
 	rec(RecInfo, "vector(1)", info...)
-	for _, tm := range m.Tiers {
-		rec(RecTierThreshold, "vector("+tm.Threshold+")",
-			LabelBurnTier, tm.Name, LabelSeverity, tm.Severity, "factor", tm.Factor,
-			"long_window", tm.LongText, "short_window", tm.ShortText)
-	}
 
 	alert := SLOAlertName(slo)
 	for _, tm := range m.Tiers {
 		expr := RecRatio(windowName(tm.Short)) + sel + " > " + tm.Threshold +
 			"\nand\n" + RecRatio(windowName(tm.Long)) + sel + " > " + tm.Threshold
 		if m.MinEvents > 0 {
-			expr += "\nand\n" + RecRequests(windowName(tm.Long)) + sel + " >= " + strconv.Itoa(m.MinEvents)
+			expr += "\nand\n" + sumOver(RecRequests5m+sel, tm.Long) + " >= " + strconv.Itoa(m.MinEvents)
 		}
 		ls := cloneLabels(id)
 		ls[LabelSeverity] = tm.Severity
@@ -203,6 +188,11 @@ func sloGroup(p *plan.Plan, t *plan.Target, slo *plan.SLO) (ruleGroup, error) {
 		})
 	}
 	return ruleGroup{Name: SLOGroupName(t, slo), Interval: model.Duration(m.Interval).String(), Rules: rules}, nil
+}
+
+// sumOver sums a 5m count over window w.
+func sumOver(series string, w time.Duration) string {
+	return "sum_over_time(" + series + "[" + rangeText(w) + "])"
 }
 
 // ratio divides error counts by request counts, dropping windows without

@@ -94,7 +94,7 @@ func TestBrokenRulesFailTheirScenario(t *testing.T) {
 		{
 			name: "dropping the minimum-events guard pages on one failure at low traffic",
 			edit: func(s string) string {
-				return strings.ReplaceAll(s, "\n          and\n          aiobs:slo_requests:increase1h{env=\"prod\", slo=\"availability\", team=\"shop\", workload=\"chat\"} >= 20", "")
+				return strings.ReplaceAll(s, "\n          and\n          sum_over_time(aiobs:slo_requests:increase5m{env=\"prod\", slo=\"availability\", team=\"shop\", workload=\"chat\"}[57m30s]) >= 20", "")
 			},
 			slo:      "availability",
 			scenario: promrules.ScenarioLowTraffic,
