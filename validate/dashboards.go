@@ -10,13 +10,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/render/encode"
 )
 
 // Size limits of a dashboard ConfigMap: kubectl apply's last-applied
@@ -699,52 +699,10 @@ func (a *artifacts) parseConfigMap(f *artifact) *yamlDoc {
 	line, block, literal := bytes.Cut(rest, []byte(": |\n"))
 	key, indentedKey := strings.CutPrefix(string(line), "  ")
 	dash := a.file(a.dashboardFiles[envKey{envOf(f.Path), key}])
-	if !literal || !indentedKey || !plainKey(key) || dash == nil || !literalBlock(dash.Bytes) || !indented(block, dash.Bytes, "    ") {
+	if !literal || !indentedKey || !encode.PlainKey(key) || dash == nil || !encode.LiteralBlock(dash.Bytes) || !indented(block, dash.Bytes, "    ") {
 		return parseYAML(f.Bytes)
 	}
 	return &yamlDoc{node: *head, data: key, repeats: dash}
-}
-
-// plainKey says whether YAML reads key, written plain, as that string: a
-// letter, then letters, digits, dots, underscores and dashes, with a dot
-// somewhere so that it is no boolean or null.
-func plainKey(key string) bool {
-	for i, c := range key {
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
-			return false
-		}
-	}
-	return strings.Contains(key, ".")
-}
-
-// literalBlock says whether YAML reads s back unchanged from a literal
-// block without indicators, its lines indented: s ends in exactly one line
-// break, starts with neither a space nor a break (either would change the
-// detected indentation), has no space before a break, and holds only
-// characters a block reads as they are (no tabs, carriage returns, other
-// line breaks or non-printable characters).
-func literalBlock(s []byte) bool {
-	n := len(s)
-	if n < 2 || s[n-1] != '\n' || s[n-2] == '\n' || s[0] == ' ' || s[0] == '\n' {
-		return false
-	}
-	for i := 0; i < n; {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c == '\n' && i > 0 && s[i-1] == ' ' || c != '\n' && (c < 0x20 || c == 0x7f) {
-				return false
-			}
-			i++
-			continue
-		}
-		r, w := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && w == 1 || r < 0xa0 || r >= 0xd800 && r < 0xe000 ||
-			r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff {
-			return false
-		}
-		i += w
-	}
-	return true
 }
 
 // checkConfigMap refuses a dashboard ConfigMap that client-side kubectl

@@ -2,6 +2,7 @@ package encode
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -34,7 +35,7 @@ func Nest(head []byte, key string, doc []byte) []byte {
 // before a line break, or holds a character YAML does not write in a
 // block (see printableRune).
 func AppendLiteral(out []byte, indent int, s []byte) ([]byte, bool) {
-	if !clippedLiteral(s) {
+	if !LiteralBlock(s) {
 		return out, false
 	}
 	pad := bytes.Repeat([]byte{' '}, indent)
@@ -52,9 +53,10 @@ func appendIndented(out, doc []byte, pad string) []byte {
 	return out
 }
 
-// clippedLiteral reports whether YAML writes s as a literal block with
-// the default (clip) chomping and no indentation indicator.
-func clippedLiteral(s []byte) bool {
+// LiteralBlock reports whether YAML writes s as a literal block with the
+// default (clip) chomping and no indentation indicator; such a block, its
+// lines indented, also reads back as exactly s.
+func LiteralBlock(s []byte) bool {
 	n := len(s)
 	if n < 2 || s[n-1] != '\n' || s[n-2] == '\n' || s[0] == ' ' || s[0] == '\n' {
 		return false
@@ -101,4 +103,18 @@ func printableRune(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// PlainKey reports whether YAML writes a mapping key as it is and reads it
+// back as that string: a letter followed by letters, digits, dots,
+// underscores and dashes, with a dot somewhere so that it is never one of
+// YAML's booleans or nulls.
+func PlainKey(key string) bool {
+	for i, c := range key {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return strings.Contains(key, ".")
 }

@@ -3,7 +3,6 @@ package grafana
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
@@ -81,7 +80,7 @@ func configMap(env *plan.Environment, b *board, dash []byte) (write.File, diag.L
 // aiobs writes; anything the composition cannot prove it writes as the
 // encoder would goes through the encoder.
 func configMapYAML(cm configMapObject, key string, dash []byte) ([]byte, error) {
-	if plainKey(key) {
+	if encode.PlainKey(key) {
 		cm.Data = nil
 		head, err := encode.YAML(cm)
 		if err != nil {
@@ -95,19 +94,6 @@ func configMapYAML(cm configMapObject, key string, dash []byte) ([]byte, error) 
 	}
 	cm.Data = map[string]string{key: string(dash)}
 	return encode.YAML(cm)
-}
-
-// plainKey reports whether YAML writes key as it is: a letter followed by
-// letters, digits, dots, underscores and dashes, with a dot somewhere (so
-// it is never one of YAML's booleans or nulls), is a plain string.
-func plainKey(key string) bool {
-	for i, c := range key {
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
-			return false
-		}
-	}
-	return strings.Contains(key, ".")
 }
 
 // sizeFinding reports a ConfigMap of n bytes (as kubectl would store it)
