@@ -16,6 +16,7 @@ import (
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
 	"github.com/aiobs/aiobs/internal/parallel"
+	"github.com/aiobs/aiobs/render/grafana"
 	"github.com/aiobs/aiobs/render/promrules"
 	"github.com/aiobs/aiobs/render/write"
 )
@@ -87,7 +88,7 @@ func newArtifacts(p *plan.Plan, files []write.File) *artifacts {
 		if k := (envKey{env, t.Workload.DashboardUID()}); a.workloadDashboards[k] == nil {
 			a.workloadDashboards[k] = t
 		}
-		k := envKey{env, plan.UID("aiobs", t.Team.Name, "cost")} // render/grafana.CostUID
+		k := envKey{env, grafana.CostUID(t.Team.Name)}
 		a.costDashboards[k] = append(a.costDashboards[k], t)
 		a.lokiFiles[envKey{env, t.Workload.ID() + ".yaml"}] = t.Workload.Pos
 	}

@@ -51,17 +51,4 @@ func sameFile(f *os.File, path string) bool {
 }
 
 // syncDir makes the entries of dir durable, which fsync of the files inside does not.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return fsync(dir) }

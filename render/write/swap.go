@@ -339,3 +339,19 @@ func wrapStage(name string, err error) error {
 	}
 	return fmt.Errorf("stage %s: %w", name, err)
 }
+
+// fsync opens name and fsyncs it, file or directory.
+func fsync(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	return nil
+}
