@@ -5,6 +5,17 @@
 //
 // Render is pure: it never touches the file system. render/write is the only
 // code that writes; this package only decides what to write.
+//
+// # Units and reuse
+//
+// The artifacts fall into units: each target's (its dashboard, rules,
+// tests and Loki rules), each team's cost dashboard in an environment, and
+// each environment's own files. A target or cost unit reads nothing but
+// the plan values its key hashes, with the renderer's identity, so a unit
+// whose key a previous render recorded, and whose files are still on disk
+// as that render wrote them, need not be rendered again: RenderWith hands
+// those files through instead. Environment units read the whole plan and
+// are rendered every time; they are few.
 package render
 
 import (
@@ -14,6 +25,7 @@ import (
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/internal/parallel"
 	"github.com/aiobs/aiobs/render/datasources"
 	"github.com/aiobs/aiobs/render/grafana"
 	"github.com/aiobs/aiobs/render/lokirules"
@@ -24,43 +36,203 @@ import (
 // Artifact is one output file.
 type Artifact = write.File
 
-// renderer is one target system's compiler.
-type renderer struct {
-	name   string
-	render func(*plan.Plan) ([]write.File, error)
+// Options tunes RenderWith.
+type Options struct {
+	// Salt identifies the renderer: every key hashes it, so a key never
+	// outlives the code that rendered its files. The CLI uses its release
+	// version, or the hash of its own executable for a development build.
+	// Empty: artifacts carry no keys and nothing is reused.
+	Salt string
+	// Reuse, given the key of every unit, returns the files a previous
+	// render produced for the units it vouches are unchanged, by key. Nil:
+	// everything is rendered.
+	Reuse func(keys []string) (map[string][]Artifact, error)
 }
 
-var renderers = []renderer{
-	{"grafana", grafana.Render},
-	{"prometheus rules", promrules.Render},
-	{"loki rules", lokirules.Render},
-	{"datasources", datasources.Render},
+// Result is what RenderWith produced.
+type Result struct {
+	// Files are every artifact of the plan, sorted by path.
+	Files []Artifact
+	// Units counts the targets' and cost dashboards' units, Reused those
+	// whose files came from Reuse.
+	Units, Reused int
 }
 
-// Render returns every artifact of the plan, sorted by path. An error is a
-// diag.List when the decisions are at fault.
+// Render returns every artifact of the plan, sorted by path, rendering
+// each. An error is a diag.List when the decisions are at fault.
 func Render(p *plan.Plan) ([]Artifact, error) {
-	var out []Artifact
-	var diags diag.List
-	for _, r := range renderers {
-		files, err := r.render(p)
-		if err != nil {
-			if l, ok := err.(diag.List); ok {
-				diags = append(diags, l...)
-				continue
+	r, err := RenderWith(p, Options{})
+	return r.Files, err
+}
+
+// RenderWith returns every artifact of the plan, sorted by path, taking
+// the files of unchanged units from opts.Reuse. Rendered files carry their
+// unit's key. An error is a diag.List when the decisions are at fault.
+func RenderWith(p *plan.Plan, opts Options) (Result, error) {
+	if diags := grafana.Collisions(p); len(diags) > 0 {
+		return Result{}, diags
+	}
+	units := unitsOf(p, opts.Salt)
+	reused := map[string][]Artifact{}
+	if opts.Reuse != nil && opts.Salt != "" {
+		keys := make([]string, 0, len(units))
+		for _, u := range units {
+			if u.key != "" {
+				keys = append(keys, u.key)
 			}
-			return nil, fmt.Errorf("render %s: %w", r.name, err)
 		}
-		out = append(out, files...)
+		var err error
+		if reused, err = opts.Reuse(keys); err != nil {
+			return Result{}, err
+		}
+	}
+	type result struct {
+		files []Artifact
+		diags diag.List
+		err   error
+	}
+	results := parallel.Map(len(units), func(i int) result {
+		u := units[i]
+		if files, ok := reused[u.key]; ok && u.key != "" {
+			return result{files: files}
+		}
+		files, diags, err := u.render()
+		for j := range files {
+			files[j].Key = u.key
+		}
+		return result{files, diags, err}
+	})
+	var res Result
+	var diags diag.List
+	for i, r := range results {
+		if r.err != nil {
+			return Result{}, fmt.Errorf("render %s: %w", units[i].name, r.err)
+		}
+		diags = append(diags, r.diags...)
+		res.Files = append(res.Files, r.files...)
+		if !units[i].everyTime {
+			res.Units++
+			if _, ok := reused[units[i].key]; ok {
+				res.Reused++
+			}
+		}
 	}
 	if len(diags) > 0 {
-		return nil, diags.Sorted()
+		return Result{}, diags.Sorted()
 	}
-	slices.SortFunc(out, func(a, b Artifact) int { return cmp.Compare(a.Path, b.Path) })
-	for i := 1; i < len(out); i++ {
-		if out[i].Path == out[i-1].Path {
-			return nil, fmt.Errorf("internal error: two renderers produced %s", out[i].Path)
+	slices.SortFunc(res.Files, func(a, b Artifact) int { return cmp.Compare(a.Path, b.Path) })
+	for i := 1; i < len(res.Files); i++ {
+		if res.Files[i].Path == res.Files[i-1].Path {
+			return Result{}, fmt.Errorf("internal error: two units produced %s", res.Files[i].Path)
 		}
 	}
-	return out, nil
+	return res, nil
+}
+
+// unit is a part of the output rendered as a whole.
+type unit struct {
+	name string
+	// key is the hash of everything render reads, or "" for a unit that
+	// is rendered every time.
+	key string
+	// everyTime marks a unit that reads the whole plan, so it has no key.
+	everyTime bool
+	render    func() ([]Artifact, diag.List, error)
+}
+
+// unitsOf lists the plan's units: targets, then each environment's team
+// cost dashboards and its own files. Keys are hashed in parallel; they
+// are most of what a render that reuses everything computes.
+func unitsOf(p *plan.Plan, salt string) []unit {
+	std := &p.Standard
+	var stdSum [32]byte
+	targetSums := make([][32]byte, len(p.Targets))
+	if salt != "" {
+		stdSum = digest(std)
+		parallel.For(len(p.Targets), func(i int) { targetSums[i] = digest(p.Targets[i]) })
+	}
+	key := func(kind string, parts ...[32]byte) string {
+		if salt == "" {
+			return ""
+		}
+		return unitKey(salt, kind, append([][32]byte{stdSum}, parts...)...)
+	}
+	var units []unit
+	sumOf := map[*plan.Target][32]byte{}
+	for i, t := range p.Targets {
+		sumOf[t] = targetSums[i]
+		units = append(units, unit{
+			name:   t.Team.Name + "/" + t.Workload.Name + " in " + t.Env.Name,
+			key:    key("target", targetSums[i]),
+			render: func() ([]Artifact, diag.List, error) { return targetFiles(t, std) },
+		})
+	}
+	for _, env := range p.Environments {
+		for _, team := range p.Teams {
+			targets := grafana.TeamTargets(p, env, team)
+			if len(targets) == 0 {
+				continue
+			}
+			parts := [][32]byte{}
+			if salt != "" {
+				parts = append(parts, digest(env), digest(team))
+				for _, t := range targets {
+					parts = append(parts, sumOf[t])
+				}
+			}
+			units = append(units, unit{
+				name:   "cost of " + team.Name + " in " + env.Name,
+				key:    key("cost", parts...),
+				render: func() ([]Artifact, diag.List, error) { return grafana.CostFiles(env, team, targets, std) },
+			})
+		}
+		units = append(units, unit{
+			name:      "environment " + env.Name,
+			everyTime: true,
+			render:    func() ([]Artifact, diag.List, error) { return environmentFiles(p, env) },
+		})
+	}
+	return units
+}
+
+// targetFiles renders every artifact of one target, or every finding
+// against it.
+func targetFiles(t *plan.Target, std *plan.Standard) ([]Artifact, diag.List, error) {
+	board, boardDiags, err := grafana.WorkloadFiles(t, std)
+	if err != nil {
+		return nil, nil, err
+	}
+	rules, ruleDiags, err := promrules.TargetFiles(t, std)
+	if err != nil {
+		return nil, nil, err
+	}
+	if diags := slices.Concat(boardDiags, ruleDiags); len(diags) > 0 {
+		return nil, diags, nil
+	}
+	logs, err := lokirules.TargetFiles(t, std)
+	if err != nil {
+		return nil, nil, err
+	}
+	return slices.Concat(board, rules, logs), nil, nil
+}
+
+// environmentFiles renders what each environment has once.
+func environmentFiles(p *plan.Plan, env *plan.Environment) ([]Artifact, diag.List, error) {
+	files, diags, err := grafana.EnvironmentFiles(env, &p.Standard)
+	if err != nil || len(diags) > 0 {
+		return nil, diags, err
+	}
+	routes, err := promrules.EnvironmentFiles(p, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	logs, err := lokirules.EnvironmentFiles(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := datasources.EnvironmentFiles(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return slices.Concat(files, routes, logs, ds), nil, nil
 }

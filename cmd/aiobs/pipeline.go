@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os"
+	"runtime/debug"
+	"strings"
 
 	"github.com/aiobs/aiobs/compile"
 	"github.com/aiobs/aiobs/compile/plan"
@@ -11,14 +16,7 @@ import (
 
 // compileAndRender runs the two pure stages every command starts with.
 func compileAndRender(ctx context.Context, decisions string) (*plan.Plan, []render.Artifact, error) {
-	return compileAndRenderWithin(ctx, decisions, 0)
-}
-
-// compileAndRenderWithin refuses, before rendering anything, decisions
-// that produce more than maxTargets targets (0: the compiler's default).
-func compileAndRenderWithin(ctx context.Context, decisions string, maxTargets int) (*plan.Plan, []render.Artifact, error) {
-	cwd, _ := os.Getwd()
-	p, err := compile.Compile(ctx, decisions, compile.Options{Cwd: cwd, MaxTargets: maxTargets})
+	p, err := compileDecisions(ctx, decisions, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -27,4 +25,47 @@ func compileAndRenderWithin(ctx context.Context, decisions string, maxTargets in
 		return nil, nil, err
 	}
 	return p, files, nil
+}
+
+// compileDecisions refuses, before rendering anything, decisions that
+// produce more than maxTargets targets (0: the compiler's default).
+func compileDecisions(ctx context.Context, decisions string, maxTargets int) (*plan.Plan, error) {
+	cwd, _ := os.Getwd()
+	return compile.Compile(ctx, decisions, compile.Options{Cwd: cwd, MaxTargets: maxTargets})
+}
+
+// renderSalt identifies this binary's renderer in the keys the manifest
+// records: the module version when it names the code exactly (a release,
+// or a pseudo-version of a clean checkout), so that every machine running
+// that version records the same keys; otherwise the SHA-256 of the
+// executable itself, so that a rebuilt development binary never reuses
+// what another build rendered. "" (no reuse) when neither can be had.
+func renderSalt() string {
+	v := moduleVersion()
+	info, ok := debug.ReadBuildInfo()
+	exact := ok && v != "(devel)" && !strings.HasSuffix(v, "+dirty")
+	if ok {
+		for _, kv := range info.Settings {
+			if kv.Key == "vcs.modified" && kv.Value == "true" {
+				exact = false
+			}
+		}
+	}
+	if exact {
+		return "aiobs " + v
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return "aiobs executable " + hex.EncodeToString(h.Sum(nil))
 }

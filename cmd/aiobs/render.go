@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aiobs/aiobs/compile"
+	"github.com/aiobs/aiobs/render"
 	"github.com/aiobs/aiobs/render/write"
 )
 
@@ -14,6 +15,7 @@ type renderFlags struct {
 	out       string
 	check     bool
 	diff      bool
+	fresh     bool
 	// Resource bounds: a decisions repo that would produce more fails fast
 	// instead of exhausting memory or the disk.
 	maxTargets int
@@ -36,6 +38,11 @@ With --check nothing is written: the command exits 1 and names the files
 when the output differs from a fresh render. --diff prints a unified diff of
 what would change (and also exits 1 when anything would).
 
+A target (a workload in an environment) or a team's cost dashboard whose
+inputs are unchanged since the last render, and whose files in the output
+directory still hash to what the manifest records, is not rendered again:
+its files are reused. --fresh renders everything.
+
 ` + exitCodesHelp,
 		Example: `  aiobs render
   aiobs render --decisions decisions --out dashboards-repo/generated
@@ -49,6 +56,7 @@ what would change (and also exits 1 when anything would).
 	fl.StringVar(&f.out, flagOut, "./out", "output directory")
 	fl.BoolVar(&f.check, flagCheck, false, "write nothing; exit 1 and list the files that differ from a fresh render")
 	fl.BoolVar(&f.diff, flagDiff, false, "write nothing; print a unified diff of what would change")
+	fl.BoolVar(&f.fresh, "fresh", false, "render every file anew instead of reusing the unchanged files of the output directory")
 	fl.IntVar(&f.maxTargets, "max-targets", compile.DefaultMaxTargets, "refuse decisions with more workload × environment targets")
 	fl.IntVar(&f.maxFiles, "max-files", 200000, "refuse to write more files than this")
 	fl.Int64Var(&f.maxBytes, "max-bytes", 4<<30, "refuse to write more bytes than this in all")
@@ -57,10 +65,20 @@ what would change (and also exits 1 when anything would).
 }
 
 func runRender(cmd *cobra.Command, f renderFlags) error {
-	_, files, err := compileAndRenderWithin(cmd.Context(), f.decisions, f.maxTargets)
+	p, err := compileDecisions(cmd.Context(), f.decisions, f.maxTargets)
 	if err != nil {
 		return err
 	}
+	opts := render.Options{}
+	if !f.fresh {
+		opts.Salt = renderSalt()
+		opts.Reuse = func(keys []string) (map[string][]render.Artifact, error) { return write.Reusable(f.out, keys) }
+	}
+	r, err := render.RenderWith(p, opts)
+	if err != nil {
+		return err
+	}
+	files := r.Files
 	stdout := cmd.OutOrStdout()
 	switch {
 	case f.check:
@@ -93,7 +111,7 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "rendered %d files into %s: %d written, %d unchanged, %d pruned\n",
-		len(files), f.out, len(res.Written), len(res.Unchanged), len(res.Pruned))
+	fmt.Fprintf(stdout, "rendered %d files into %s: %d written, %d unchanged, %d pruned; %d of %d units reused\n",
+		len(files), f.out, len(res.Written), len(res.Unchanged), len(res.Pruned), r.Reused, r.Units)
 	return nil
 }

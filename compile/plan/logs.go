@@ -109,7 +109,7 @@ type LogAlert struct {
 	Title, Description string
 	// RunbookURL overrides the standard's runbook link when set.
 	RunbookURL string
-	Pos        diag.Pos
+	Pos        diag.Pos `key:"-"`
 }
 
 // SeverityIn is the alert's severity in an environment: a page is
@@ -135,7 +135,7 @@ type LogMetric struct {
 	Name   string // the decision key
 	Record string // the series name, level:metric:operation
 	Query  LogQuery
-	Pos    diag.Pos
+	Pos    diag.Pos `key:"-"`
 }
 
 // LokiRaw is an environment's opt-in raw stream: unredacted lines kept in
@@ -143,7 +143,7 @@ type LogMetric struct {
 type LokiRaw struct {
 	Tenant         string
 	RetentionHours int
-	Pos            diag.Pos
+	Pos            diag.Pos `key:"-"`
 }
 
 // StreamMatchers selects one of the target's streams (RedactedStream or

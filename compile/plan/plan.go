@@ -5,6 +5,11 @@
 //
 // The plan is plain data. It knows nothing about CUE, files or output formats,
 // and every slice in it is sorted so that iterating it is deterministic.
+//
+// Render reuses the artifacts of a unit (a target, a team's cost in an
+// environment) whose inputs are unchanged, and hashes every field to tell.
+// A field tagged key:"-" is left out of that hash: a position, which only
+// findings read, or data no artifact of the unit reads. Tag nothing else.
 package plan
 
 import (
@@ -100,7 +105,7 @@ type Environment struct {
 	// GPUReports are the report files the projection read, as the
 	// decisions name them.
 	GPUReports []string
-	Pos        diag.Pos
+	Pos        diag.Pos `key:"-"`
 }
 
 // Datasources binds the three signal types to Grafana datasource uids.
@@ -113,8 +118,8 @@ type Datasources struct {
 // Datasource is a Grafana datasource by uid and plugin type.
 type Datasource struct {
 	UID  string
-	Type string // prometheus, loki, tempo
-	Pos  diag.Pos
+	Type string   // prometheus, loki, tempo
+	Pos  diag.Pos `key:"-"`
 }
 
 // Label is one static label name and value.
@@ -133,8 +138,8 @@ type Team struct {
 	Name string
 	// Pager and Chat are the Alertmanager receivers for page and notify.
 	Pager, Chat string
-	Workloads   []*Workload // sorted by name
-	Pos         diag.Pos
+	Workloads   []*Workload `key:"-"` // sorted by name; each target reads only its own
+	Pos         diag.Pos    `key:"-"`
 }
 
 // Workload is one AI inference workload of a team.
@@ -152,7 +157,7 @@ type Workload struct {
 	// Selector are extra matchers identifying the workload's series
 	// (e.g. job="chat"); sorted by name.
 	Selector []Label
-	Pos      diag.Pos
+	Pos      diag.Pos `key:"-"`
 }
 
 // SLO is one service level objective of a workload.
@@ -175,7 +180,7 @@ type SLO struct {
 	// Tiers are the burn-rate alert tiers with factors computed for the
 	// SLO's period, fastest first.
 	Tiers []SLOTier
-	Pos   diag.Pos
+	Pos   diag.Pos `key:"-"`
 }
 
 // SLOTier is one burn-rate tier of one SLO.

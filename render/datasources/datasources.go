@@ -152,14 +152,23 @@ type metricQuery struct {
 func Render(p *plan.Plan) ([]write.File, error) {
 	var out []write.File
 	for _, env := range p.Environments {
-		f, err := provisioning(env)
+		files, err := EnvironmentFiles(env)
 		if err != nil {
-			return nil, fmt.Errorf("datasources of %s: %w", env.Name, err)
+			return nil, err
 		}
-		out = append(out, f)
+		out = append(out, files...)
 	}
 	slices.SortFunc(out, func(a, b write.File) int { return cmp.Compare(a.Path, b.Path) })
 	return out, nil
+}
+
+// EnvironmentFiles is the datasource provisioning file of one environment.
+func EnvironmentFiles(env *plan.Environment) ([]write.File, error) {
+	f, err := provisioning(env)
+	if err != nil {
+		return nil, fmt.Errorf("datasources of %s: %w", env.Name, err)
+	}
+	return []write.File{f}, nil
 }
 
 func provisioning(env *plan.Environment) (write.File, error) {

@@ -49,42 +49,37 @@ func FleetUID() string { return plan.UID("aiobs", "fleet", "gpu") }
 // diag.List error names decisions that cannot be rendered (a dashboard too
 // large for its ConfigMap, two dashboards with one uid).
 //
-// Dashboards are built and encoded in parallel; each lands at its own
-// index, so the result does not depend on scheduling.
+// It is the sum of the unit functions below, which render.Render calls
+// one by one so that it can reuse what has not changed; dashboards are
+// built and encoded in parallel, each landing at its own index, so the
+// result does not depend on scheduling.
 func Render(p *plan.Plan) ([]write.File, error) {
-	var out []write.File
-	var diags diag.List
-	var boards []*board
-	for _, env := range p.Environments {
-		bs := environmentBoards(p, env)
-		diags = append(diags, collisions(env, bs)...)
-		boards = append(boards, bs...)
-		prov, err := providerOf(env)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, prov)
+	if diags := Collisions(p); len(diags) > 0 {
+		return nil, diags
 	}
-	if len(diags) > 0 {
-		return nil, diags.Sorted()
+	var units []func() ([]write.File, diag.List, error)
+	for _, env := range p.Environments {
+		for _, t := range p.TargetsIn(env.Name) {
+			units = append(units, func() ([]write.File, diag.List, error) { return WorkloadFiles(t, &p.Standard) })
+		}
+		for _, team := range p.Teams {
+			if targets := TeamTargets(p, env, team); len(targets) > 0 {
+				units = append(units, func() ([]write.File, diag.List, error) { return CostFiles(env, team, targets, &p.Standard) })
+			}
+		}
+		units = append(units, func() ([]write.File, diag.List, error) { return EnvironmentFiles(env, &p.Standard) })
 	}
 	type result struct {
 		files []write.File
 		diags diag.List
 		err   error
 	}
-	results := parallel.Map(len(boards), func(i int) result {
-		b := boards[i]
-		data, err := b.encode()
-		if err != nil {
-			return result{err: fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)}
-		}
-		cm, d, err := configMap(b.env, b, data)
-		if err != nil {
-			return result{err: fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)}
-		}
-		return result{files: []write.File{{Path: b.path(), Bytes: data}, cm}, diags: d}
+	results := parallel.Map(len(units), func(i int) result {
+		files, diags, err := units[i]()
+		return result{files, diags, err}
 	})
+	var out []write.File
+	var diags diag.List
 	for _, r := range results {
 		if r.err != nil {
 			return nil, r.err
@@ -97,6 +92,75 @@ func Render(p *plan.Plan) ([]write.File, error) {
 	}
 	slices.SortFunc(out, func(a, b write.File) int { return cmp.Compare(a.Path, b.Path) })
 	return out, nil
+}
+
+// WorkloadFiles renders one target's workload dashboard and its ConfigMap.
+// They read the target and the standard only.
+func WorkloadFiles(t *plan.Target, std *plan.Standard) ([]write.File, diag.List, error) {
+	return workloadBoard(t, std).files()
+}
+
+// TeamTargets are the targets of a team in one environment, in plan
+// order: what its cost dashboard shows.
+func TeamTargets(p *plan.Plan, env *plan.Environment, team *plan.Team) []*plan.Target {
+	var out []*plan.Target
+	for _, t := range p.TargetsIn(env.Name) {
+		if t.Team.Name == team.Name {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// CostFiles renders a team's cost dashboard in one environment, and its
+// ConfigMap, from the team's targets there.
+func CostFiles(env *plan.Environment, team *plan.Team, targets []*plan.Target, std *plan.Standard) ([]write.File, diag.List, error) {
+	contexts := make([]*panels.Context, len(targets))
+	for i, t := range targets {
+		contexts[i] = &panels.Context{Target: t, Standard: std, Fixed: true}
+	}
+	return costBoard(env, team, contexts).files()
+}
+
+// EnvironmentFiles renders what an environment has once: the fleet GPU
+// dashboard, its ConfigMap and the dashboard file provider.
+func EnvironmentFiles(env *plan.Environment, std *plan.Standard) ([]write.File, diag.List, error) {
+	files, diags, err := fleetBoard(env, std).files()
+	if err != nil || len(diags) > 0 {
+		return nil, diags, err
+	}
+	prov, err := providerOf(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(files, prov), nil, nil
+}
+
+// files encodes the board and wraps it in its ConfigMap.
+func (b *board) files() ([]write.File, diag.List, error) {
+	data, err := b.encode()
+	if err != nil {
+		return nil, nil, fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)
+	}
+	cm, d, err := configMap(b.env, b, data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dashboard %s in %s: %w", b.uid, b.env.Name, err)
+	}
+	if len(d) > 0 {
+		return nil, d, nil
+	}
+	return []write.File{{Path: b.path(), Bytes: data}, cm}, nil, nil
+}
+
+// Collisions refuses two dashboards with one uid in an environment. It
+// reads names only, so it is cheap enough to run on every render, reused
+// units included.
+func Collisions(p *plan.Plan) diag.List {
+	var out diag.List
+	for _, env := range p.Environments {
+		out = append(out, collisions(env, environmentBoards(p, env))...)
+	}
+	return out.Sorted()
 }
 
 // environmentBoards are the dashboards of one environment, not yet built:

@@ -133,38 +133,59 @@ type rule struct {
 	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
 
-// Render returns the Loki artifacts of the plan, sorted by path.
+// Render returns the Loki artifacts of the plan, sorted by path: the sum
+// of TargetFiles and EnvironmentFiles, which render.Render calls one by one.
 func Render(p *plan.Plan) ([]write.File, error) {
 	type result struct {
-		file write.File
-		ok   bool
-		err  error
+		files []write.File
+		err   error
 	}
 	results := parallel.Map(len(p.Targets), func(i int) result {
-		f, ok, err := rules(p, p.Targets[i])
-		return result{f, ok, err}
+		files, err := TargetFiles(p.Targets[i], &p.Standard)
+		return result{files, err}
 	})
 	var out []write.File
-	for i, r := range results {
-		if t := p.Targets[i]; r.err != nil {
-			return nil, fmt.Errorf("%s/%s in %s: %w", t.Team.Name, t.Workload.Name, t.Env.Name, r.err)
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
 		}
-		if r.ok {
-			out = append(out, r.file)
-		}
+		out = append(out, r.files...)
 	}
 	for _, env := range p.Environments {
-		if env.Loki.Raw == nil {
-			continue
-		}
-		f, err := rawRetention(env)
+		files, err := EnvironmentFiles(env)
 		if err != nil {
-			return nil, fmt.Errorf("raw stream of %s: %w", env.Name, err)
+			return nil, err
 		}
-		out = append(out, f)
+		out = append(out, files...)
 	}
 	slices.SortFunc(out, func(a, b write.File) int { return cmp.Compare(a.Path, b.Path) })
 	return out, nil
+}
+
+// TargetFiles is one target's ruler file, or nothing when no rule applies
+// to it. It reads the target and the standard only.
+func TargetFiles(t *plan.Target, std *plan.Standard) ([]write.File, error) {
+	f, ok, err := rules(std, t)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s in %s: %w", t.Team.Name, t.Workload.Name, t.Env.Name, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return []write.File{f}, nil
+}
+
+// EnvironmentFiles is the retention file of the environment's raw
+// stream, when it has one.
+func EnvironmentFiles(env *plan.Environment) ([]write.File, error) {
+	if env.Loki.Raw == nil {
+		return nil, nil
+	}
+	f, err := rawRetention(env)
+	if err != nil {
+		return nil, fmt.Errorf("raw stream of %s: %w", env.Name, err)
+	}
+	return []write.File{f}, nil
 }
 
 // RulesPath is where a target's ruler file goes.
@@ -173,12 +194,12 @@ func RulesPath(t *plan.Target) string {
 }
 
 // rules renders one target's ruler file; ok is false when no rule applies.
-func rules(p *plan.Plan, t *plan.Target) (write.File, bool, error) {
+func rules(std *plan.Standard, t *plan.Target) (write.File, bool, error) {
 	id := t.Workload.ID()
 	byClass := map[string][]rule{}
-	for _, a := range p.Standard.Logs.Alerts {
+	for _, a := range std.Logs.Alerts {
 		if a.AppliesTo(t) {
-			byClass[a.Class] = append(byClass[a.Class], alertRule(p, t, a))
+			byClass[a.Class] = append(byClass[a.Class], alertRule(std, t, a))
 		}
 	}
 	var f ruleFile
@@ -186,8 +207,8 @@ func rules(p *plan.Plan, t *plan.Target) (write.File, bool, error) {
 		f.Groups = append(f.Groups, group{Name: id + "--alerts-" + class, Interval: Interval, Rules: byClass[class]})
 	}
 	var records []rule
-	for _, m := range p.Standard.Logs.Metrics {
-		records = append(records, recordRules(p, t, m)...)
+	for _, m := range std.Logs.Metrics {
+		records = append(records, recordRules(std, t, m)...)
 	}
 	if len(records) > 0 {
 		f.Groups = append(f.Groups, group{Name: id + "--records", Interval: Interval, Rules: records})
@@ -205,7 +226,7 @@ func rules(p *plan.Plan, t *plan.Target) (write.File, bool, error) {
 	return write.File{Path: RulesPath(t), Bytes: append([]byte(header), data...)}, true, nil
 }
 
-func alertRule(p *plan.Plan, t *plan.Target, a *plan.LogAlert) rule {
+func alertRule(std *plan.Standard, t *plan.Target, a *plan.LogAlert) rule {
 	q := &a.Query
 	r := rule{
 		Alert: a.Name,
@@ -236,7 +257,7 @@ func alertRule(p *plan.Plan, t *plan.Target, a *plan.LogAlert) rule {
 	}
 	runbook := a.RunbookURL
 	if runbook == "" {
-		runbook = p.Standard.RunbookBaseURL + "/" + a.Name
+		runbook = std.RunbookBaseURL + "/" + a.Name
 	}
 	r.Annotations = map[string]string{
 		"summary":       summary,
@@ -251,8 +272,8 @@ func alertRule(p *plan.Plan, t *plan.Target, a *plan.LogAlert) rule {
 // quantile. Each series carries the contract's team, workload and model
 // labels and env, so that dashboards and alerts find it in the metrics
 // backend.
-func recordRules(p *plan.Plan, t *plan.Target, m *plan.LogMetric) []rule {
-	c := p.Standard.Contract
+func recordRules(std *plan.Standard, t *plan.Target, m *plan.LogMetric) []rule {
+	c := std.Contract
 	labels := func() map[string]string {
 		return map[string]string{
 			cmp.Or(c.TeamLabel, "team"):         t.Team.Name,

@@ -37,7 +37,7 @@ func BenchmarkPrometheusRule(b *testing.B) {
 			p := synthtest.Plan(b, c)
 			rules := make([][]byte, len(p.Targets))
 			for i, t := range p.Targets {
-				groups, _, _ := groupsOf(p, t)
+				groups, _, _ := groupsOf(&p.Standard, t)
 				var err error
 				if rules[i], err = encode.YAML(ruleFile{Groups: groups}); err != nil {
 					b.Fatal(err)

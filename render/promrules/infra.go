@@ -48,7 +48,7 @@ func same(s string) string { return s }
 // (where the environment pages) because each means users are or soon will
 // be failed, whatever the SLOs say yet. An alert is only rendered when the
 // backend's catalogue has the series it reads.
-func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
+func infraGroup(std *plan.Standard, t *plan.Target) (ruleGroup, bool) {
 	sev := "page"
 	if !t.Env.Paging {
 		sev = "notify"
@@ -61,7 +61,7 @@ func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 		rules = append(rules, rule{Alert: alert, Expr: expr, For: forDur, Labels: ls, Annotations: map[string]string{
 			"summary":       t.Team.Name + "/" + t.Workload.Name + " in " + t.Env.Name + ": " + summary,
 			"description":   desc,
-			"runbook_url":   runbookURL(p, alert),
+			"runbook_url":   runbookURL(std, alert),
 			"dashboard_url": t.Env.DashboardURL(t.Workload.DashboardUID()),
 		}})
 	}
@@ -97,7 +97,7 @@ func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 			env = append(env, plan.Matcher{Name: l.Name, Op: "=", Value: l.Value})
 		}
 		pods := "group by (pod) (" + up + ")"
-		g := gpuMetrics(p, t.Env)
+		g := gpuMetrics(std, t.Env)
 		host := g.HostLabel
 		by := "max by (" + host + ", gpu) "
 		if g.Util != "" {
@@ -157,11 +157,11 @@ func infraGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 // gpuMetrics is the environment's projection of the standard's GPU
 // metrics (empty names have no data there and are never queried), or the
 // standard's own set for a plan built without the projection.
-func gpuMetrics(p *plan.Plan, env *plan.Environment) plan.GPUMetrics {
+func gpuMetrics(std *plan.Standard, env *plan.Environment) plan.GPUMetrics {
 	if env.GPU.HostLabel != "" {
 		return env.GPU
 	}
-	return p.Standard.GPU
+	return std.GPU
 }
 
 // gpuBacked says whether the workload runs on GPUs aiobs can see: not a
@@ -181,8 +181,8 @@ func gpuBacked(t *plan.Target) bool {
 // qualityGroup renders the ML-quality alerts. They always notify, even
 // where the environment pages: a drifting model or a dropped eval score
 // needs a person at work, not one woken up.
-func qualityGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
-	c := p.Standard.Contract
+func qualityGroup(std *plan.Standard, t *plan.Target) (ruleGroup, bool) {
+	c := std.Contract
 	if c.TeamLabel == "" || c.WorkloadLabel == "" {
 		return ruleGroup{}, false
 	}
@@ -205,7 +205,7 @@ func qualityGroup(p *plan.Plan, t *plan.Target) (ruleGroup, bool) {
 		rules = append(rules, rule{Alert: alert, Expr: expr, For: forDur, Labels: ls, Annotations: map[string]string{
 			"summary":       t.Team.Name + "/" + t.Workload.Name + " in " + t.Env.Name + ": " + summary,
 			"description":   desc,
-			"runbook_url":   runbookURL(p, alert),
+			"runbook_url":   runbookURL(std, alert),
 			"dashboard_url": t.Env.DashboardURL(t.Workload.DashboardUID()),
 		}})
 	}

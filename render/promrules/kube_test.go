@@ -25,7 +25,7 @@ func TestPrometheusRuleIsTheOperatorsTypedObject(t *testing.T) {
 	for _, c := range []synthtest.Case{{Name: "example"}, {Name: "workloads=40", Workloads: 40}} {
 		p := synthtest.Plan(t, c)
 		for _, tg := range p.Targets {
-			groups, _, diags := groupsOf(p, tg)
+			groups, _, diags := groupsOf(&p.Standard, tg)
 			if len(diags) > 0 {
 				t.Fatalf("%s: %v", c.Name, diags)
 			}

@@ -90,7 +90,8 @@ import (
 
 // Render returns the Prometheus rule, PrometheusRule, promtool test and
 // Alertmanager artifacts of the plan. An SLO the backend cannot measure is
-// a diag.List naming the decision.
+// a diag.List naming the decision. It is the sum of TargetFiles and
+// EnvironmentFiles, which render.Render calls one by one.
 func Render(p *plan.Plan) ([]write.File, error) {
 	type result struct {
 		files []write.File
@@ -98,14 +99,14 @@ func Render(p *plan.Plan) ([]write.File, error) {
 		err   error
 	}
 	results := parallel.Map(len(p.Targets), func(i int) result {
-		files, diags, err := renderTarget(p, p.Targets[i])
+		files, diags, err := TargetFiles(p.Targets[i], &p.Standard)
 		return result{files, diags, err}
 	})
 	var out []write.File
 	var diags diag.List
-	for i, r := range results {
+	for _, r := range results {
 		if r.err != nil {
-			return nil, fmt.Errorf("%s: %w", RuleFilePath(p.Targets[i]), r.err)
+			return nil, r.err
 		}
 		diags = append(diags, r.diags...)
 		out = append(out, r.files...)
@@ -114,27 +115,37 @@ func Render(p *plan.Plan) ([]write.File, error) {
 		return nil, diags.Sorted()
 	}
 	for _, env := range p.Environments {
-		if len(p.TargetsIn(env.Name)) == 0 {
-			continue
-		}
-		b, err := alertmanagerConfig(p, env)
+		files, err := EnvironmentFiles(p, env)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", AlertmanagerPath(env.Name), err)
+			return nil, err
 		}
-		out = append(out, write.File{Path: AlertmanagerPath(env.Name), Bytes: b})
+		out = append(out, files...)
 	}
 	return out, nil
+}
+
+// EnvironmentFiles is the environment's Alertmanager routing, which reads
+// every team with a target there; none for an environment without targets.
+func EnvironmentFiles(p *plan.Plan, env *plan.Environment) ([]write.File, error) {
+	if len(p.TargetsIn(env.Name)) == 0 {
+		return nil, nil
+	}
+	b, err := alertmanagerConfig(p, env)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", AlertmanagerPath(env.Name), err)
+	}
+	return []write.File{{Path: AlertmanagerPath(env.Name), Bytes: b}}, nil
 }
 
 // groupsOf returns the rule groups of one target in file order: one per SLO,
 // then infra, quality and cost. An SLO that cannot be rendered is reported as
 // a diagnostic and left out.
-func groupsOf(p *plan.Plan, t *plan.Target) ([]ruleGroup, map[string]ruleGroup, diag.List) {
+func groupsOf(std *plan.Standard, t *plan.Target) ([]ruleGroup, map[string]ruleGroup, diag.List) {
 	var groups []ruleGroup
 	bySLO := map[string]ruleGroup{}
 	var diags diag.List
 	for _, slo := range t.Workload.SLOs {
-		g, err := sloGroup(p, t, slo)
+		g, err := sloGroup(std, t, slo)
 		if err != nil {
 			diags = append(diags, sloDiag(t, slo, err))
 			continue
@@ -142,10 +153,10 @@ func groupsOf(p *plan.Plan, t *plan.Target) ([]ruleGroup, map[string]ruleGroup, 
 		groups = append(groups, g)
 		bySLO[slo.Name] = g
 	}
-	if g, ok := infraGroup(p, t); ok {
+	if g, ok := infraGroup(std, t); ok {
 		groups = append(groups, g)
 	}
-	if g, ok := qualityGroup(p, t); ok {
+	if g, ok := qualityGroup(std, t); ok {
 		groups = append(groups, g)
 	}
 	if g, ok := costGroup(t); ok {
@@ -154,18 +165,20 @@ func groupsOf(p *plan.Plan, t *plan.Target) ([]ruleGroup, map[string]ruleGroup, 
 	return groups, bySLO, diags
 }
 
-func renderTarget(p *plan.Plan, t *plan.Target) ([]write.File, diag.List, error) {
-	groups, bySLO, diags := groupsOf(p, t)
+// TargetFiles renders one target's rule file, its PrometheusRule and its
+// promtool tests. They read the target and the standard only.
+func TargetFiles(t *plan.Target, std *plan.Standard) ([]write.File, diag.List, error) {
+	groups, bySLO, diags := groupsOf(std, t)
 	if len(diags) > 0 {
 		return nil, diags, nil
 	}
 	rules, err := encode.YAML(ruleFile{Groups: groups})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s: %w", RuleFilePath(t), err)
 	}
 	kube, err := prometheusRule(t, rules)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s: %w", RuleFilePath(t), err)
 	}
 	out := []write.File{
 		{Path: RuleFilePath(t), Bytes: rules},
@@ -173,7 +186,7 @@ func renderTarget(p *plan.Plan, t *plan.Target) ([]write.File, diag.List, error)
 	}
 	tests, err := unitTests(t, bySLO)
 	if err != nil {
-		return nil, nil, fmt.Errorf("unit tests: %w", err)
+		return nil, nil, fmt.Errorf("%s: unit tests: %w", RuleFilePath(t), err)
 	}
 	if tests != nil {
 		out = append(out, write.File{Path: TestFilePath(t), Bytes: tests})

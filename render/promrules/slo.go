@@ -117,7 +117,7 @@ func latencyPhrase(slo *plan.SLO) string {
 // summed counts, the period budget, the metadata and one alert per tier. Alerts
 // sit in the same group as the recordings they read, so they see this
 // evaluation's values rather than the previous one's.
-func sloGroup(p *plan.Plan, t *plan.Target, slo *plan.SLO) (ruleGroup, error) {
+func sloGroup(std *plan.Standard, t *plan.Target, slo *plan.SLO) (ruleGroup, error) {
 	m, err := Explain(slo, t.Env.Paging)
 	if err != nil {
 		return ruleGroup{}, err
@@ -184,7 +184,7 @@ func sloGroup(p *plan.Plan, t *plan.Target, slo *plan.SLO) (ruleGroup, error) {
 			// going on, and a for: only delays detection and costs recall
 			// (SRE workbook ch. 5, iteration 3).
 			Labels:      ls,
-			Annotations: sloAnnotations(p, t, slo, m, tm, ind, alert),
+			Annotations: sloAnnotations(std, t, slo, m, tm, ind, alert),
 		})
 	}
 	return ruleGroup{Name: SLOGroupName(t, slo), Interval: model.Duration(m.Interval).String(), Rules: rules}, nil
@@ -263,7 +263,7 @@ func cloneLabels(m map[string]string) map[string]string {
 	return out
 }
 
-func sloAnnotations(p *plan.Plan, t *plan.Target, slo *plan.SLO, m SLOMath, tm TierMath, ind sli, alert string) map[string]string {
+func sloAnnotations(std *plan.Standard, t *plan.Target, slo *plan.SLO, m SLOMath, tm TierMath, ind sli, alert string) map[string]string {
 	title, ok := sloTitles[slo.Name]
 	if !ok {
 		title = slo.Name
@@ -282,13 +282,13 @@ func sloAnnotations(p *plan.Plan, t *plan.Target, slo *plan.SLO, m SLOMath, tm T
 		"summary": fmt.Sprintf("%s/%s %s SLO in %s: error budget burning at %s× or faster (%s)",
 			t.Team.Name, t.Workload.Name, title, t.Env.Name, tm.Factor, tm.Name),
 		"description":   desc,
-		"runbook_url":   runbookURL(p, alert),
+		"runbook_url":   runbookURL(std, alert),
 		"dashboard_url": t.Env.DashboardURL(t.Workload.DashboardUID()),
 	}
 }
 
-func runbookURL(p *plan.Plan, alert string) string {
-	return p.Standard.RunbookBaseURL + "/" + alert
+func runbookURL(std *plan.Standard, alert string) string {
+	return std.RunbookBaseURL + "/" + alert
 }
 
 // sloDiag turns an SLO that cannot be rendered into a finding at the

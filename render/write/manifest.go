@@ -17,6 +17,7 @@ type manifest struct {
 type manifestFile struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
+	Key    string `json:"key,omitempty"`
 }
 
 // encodeManifest returns the manifest for files, which must be sorted by path:
@@ -24,8 +25,13 @@ type manifestFile struct {
 func encodeManifest(version string, files []File) ([]byte, error) {
 	m := manifest{Version: version, Files: make([]manifestFile, 0, len(files))}
 	for _, f := range files {
-		sum := sha256.Sum256(f.Bytes)
-		m.Files = append(m.Files, manifestFile{Path: f.Path, SHA256: hex.EncodeToString(sum[:])})
+		var sum [32]byte
+		if f.Reused != nil {
+			sum = f.Reused.sum
+		} else {
+			sum = sha256.Sum256(f.Bytes)
+		}
+		m.Files = append(m.Files, manifestFile{Path: f.Path, SHA256: hex.EncodeToString(sum[:]), Key: f.Key})
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -175,6 +175,14 @@ func makePlan(old *tree, files []File, version string) (plan, error) {
 	wanted := make(map[string]bool, len(files))
 	for _, f := range files {
 		wanted[f.Path] = true
+		if f.Reused != nil {
+			if n, ok := old.nodes[f.Path]; !ok || !f.Reused.same(n.info) {
+				return plan{}, fmt.Errorf("%s changed while aiobs was rendering; run it again", f.Path)
+			}
+			p.Unchanged = append(p.Unchanged, f.Path)
+			p.link[f.Path] = true
+			continue
+		}
 		before, err := old.read(f.Path)
 		if err != nil {
 			return plan{}, err

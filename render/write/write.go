@@ -7,11 +7,18 @@
 // # Ownership
 //
 // A manifest, .aiobs-manifest.json at the root of the output directory, lists every
-// file aiobs wrote, with its SHA-256, and the aiobs version (the only place the
-// version is recorded). Only files the previous manifest lists are ever replaced or
+// file aiobs wrote, with its SHA-256 and the key of what it was rendered from, and
+// the aiobs version (the only place the version is recorded). Only files the previous manifest lists are ever replaced or
 // pruned. Every other entry is foreign and is kept as it is, and a file set that
 // would overwrite a foreign entry is refused. The manifest is bookkeeping: Check
 // and Diff compare the artifacts only.
+//
+// # Reuse
+//
+// Reusable returns the files recorded under given keys that are still on disk as
+// recorded (hashed again, not trusted), without their bytes; Apply links them into
+// the new tree, and Check and Diff count them unchanged. Apply refuses to link one
+// whose size, mode or modification time changed since Reusable hashed it.
 //
 // # Crash semantics
 //
@@ -55,6 +62,20 @@ const ManifestName = ".aiobs-manifest.json"
 type File struct {
 	Path  string
 	Bytes []byte
+	// Key, when set, names what the file was rendered from; the manifest
+	// records it so that a later render can ask Reusable for the file
+	// instead of rendering it again.
+	Key string
+	// Reused is set, and Bytes nil, on a file Reusable found unchanged.
+	Reused *Reused
+}
+
+// size is the file's length in bytes.
+func (f File) size() int64 {
+	if f.Reused != nil {
+		return f.Reused.size
+	}
+	return int64(len(f.Bytes))
 }
 
 // Options tunes Apply.
@@ -218,7 +239,7 @@ func (o Options) checkLimits(files []File) error {
 	}
 	var n int64
 	for _, f := range files {
-		n += int64(len(f.Bytes))
+		n += f.size()
 	}
 	if n > o.MaxBytes {
 		return fmt.Errorf("output too large: %d bytes, limit %d", n, o.MaxBytes)

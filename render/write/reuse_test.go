@@ -1,0 +1,155 @@
+package write
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// keyedFiles builds a file set from path, key, content triples.
+func keyedFiles(triples ...string) []File {
+	var out []File
+	for i := 0; i < len(triples); i += 3 {
+		out = append(out, File{Path: triples[i], Key: triples[i+1], Bytes: []byte(triples[i+2])})
+	}
+	return out
+}
+
+// reusedPaths lists, sorted, the paths Reusable returned, as key:path.
+func reusedPaths(t *testing.T, dir string, keys ...string) []string {
+	t.Helper()
+	got, err := Reusable(dir, keys)
+	if err != nil {
+		t.Fatalf("Reusable: %v", err)
+	}
+	var out []string
+	for key, fs := range got {
+		for _, f := range fs {
+			if f.Key != key || f.Bytes != nil || f.Reused == nil {
+				t.Errorf("Reusable returned %+v under %s", f, key)
+			}
+			out = append(out, key+":"+f.Path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestReusable(t *testing.T) {
+	set := keyedFiles(
+		"a/one.json", "k1", "one",
+		"a/two.yaml", "k1", "two",
+		"b/three.json", "k2", "three",
+		"c/plain.txt", "", "no key",
+	)
+	for _, tc := range []struct {
+		name  string
+		spoil func(t *testing.T, dir string)
+		keys  []string
+		want  []string
+	}{
+		{name: "untouched", keys: []string{"k1", "k2"}, want: []string{"k1:a/one.json", "k1:a/two.yaml", "k2:b/three.json"}},
+		{name: "only the keys asked for", keys: []string{"k2", "k3"}, want: []string{"k2:b/three.json"}},
+		{name: "edited file spoils its whole key", keys: []string{"k1", "k2"}, want: []string{"k2:b/three.json"},
+			spoil: func(t *testing.T, dir string) { put(t, filepath.Join(dir, "a/two.yaml"), "edited") }},
+		{name: "same size, other bytes", keys: []string{"k1", "k2"}, want: []string{"k1:a/one.json", "k1:a/two.yaml"},
+			spoil: func(t *testing.T, dir string) { put(t, filepath.Join(dir, "b/three.json"), "THREE") }},
+		{name: "deleted file", keys: []string{"k1", "k2"}, want: []string{"k2:b/three.json"},
+			spoil: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "a/one.json")) }},
+		{name: "other mode", keys: []string{"k1", "k2"}, want: []string{"k1:a/one.json", "k1:a/two.yaml"},
+			spoil: func(t *testing.T, dir string) { os.Chmod(filepath.Join(dir, "b/three.json"), 0o600) }},
+		{name: "symlink in its place", keys: []string{"k1", "k2"}, want: []string{"k1:a/one.json", "k1:a/two.yaml"},
+			spoil: func(t *testing.T, dir string) {
+				p := filepath.Join(dir, "b/three.json")
+				os.Rename(p, p+".moved")
+				os.Symlink("three.json.moved", p)
+			}},
+		{name: "no manifest", keys: []string{"k1", "k2"},
+			spoil: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, ManifestName)) }},
+		{name: "corrupt manifest", keys: []string{"k1", "k2"},
+			spoil: func(t *testing.T, dir string) { put(t, filepath.Join(dir, ManifestName), "{") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			mustApply(t, dir, set)
+			if tc.spoil != nil {
+				tc.spoil(t, dir)
+			}
+			if diff := cmp.Diff(tc.want, reusedPaths(t, dir, tc.keys...)); diff != "" {
+				t.Errorf("reused (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if got := reusedPaths(t, filepath.Join(t.TempDir(), "missing"), "k1"); len(got) != 0 {
+		t.Errorf("no output yet: reused %v", got)
+	}
+}
+
+// TestApplyLinksReusedFiles renders again with the reused files in place of
+// bytes: nothing is written, the manifest keeps its sums and keys, and a
+// changed neighbour is written as usual.
+func TestApplyLinksReusedFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	set := keyedFiles("a/one.json", "k1", "one", "b/two.json", "k2", "two")
+	mustApply(t, dir, set)
+	manifest, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(manifest), `"key": "k1"`) {
+		t.Fatalf("the manifest does not record keys:\n%s", manifest)
+	}
+	reused, err := Reusable(dir, []string{"k1", "k2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	res := mustApply(t, dir, slices.Concat(reused["k1"], reused["k2"]))
+	if len(res.Written) != 0 || len(res.Unchanged) != 2 {
+		t.Errorf("all reused: %+v", res)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, ManifestName)); string(after) != string(manifest) {
+		t.Errorf("manifest changed:\n%s", after)
+	}
+	stale, err := Check(dir, slices.Concat(reused["k1"], reused["k2"]))
+	if err != nil || len(stale) != 0 {
+		t.Errorf("Check: %v %v", stale, err)
+	}
+
+	res = mustApply(t, dir, append(slices.Clone(reused["k1"]), keyedFiles("b/two.json", "k3", "new")...))
+	if diff := cmp.Diff([]string{"b/two.json"}, res.Written); diff != "" {
+		t.Errorf("written (-want +got):\n%s", diff)
+	}
+	want := map[string]string{"a/one.json": "one", "b/two.json": "new"}
+	if diff := cmp.Diff(want, withoutManifest(snapshot(t, dir))); diff != "" {
+		t.Errorf("tree (-want +got):\n%s", diff)
+	}
+}
+
+// TestApplyRefusesAFileChangedSinceReusable covers an edit between the hash
+// and the link: Apply must not link bytes the manifest does not describe.
+func TestApplyRefusesAFileChangedSinceReusable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	mustApply(t, dir, keyedFiles("a/one.json", "k1", "one"))
+	reused, err := Reusable(dir, []string{"k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "a/one.json")
+	put(t, p, "edited")
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(p, later, later)
+	before := snapshot(t, dir)
+	_, err = Apply(dir, reused["k1"], Options{})
+	if err == nil || !strings.Contains(err.Error(), "changed while aiobs was rendering") {
+		t.Fatalf("Apply: %v", err)
+	}
+	if diff := cmp.Diff(before, snapshot(t, dir)); diff != "" {
+		t.Errorf("the failed Apply changed the tree (-before +after):\n%s", diff)
+	}
+}
