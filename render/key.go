@@ -20,11 +20,20 @@ import (
 // equal digests render equal bytes, so nothing an artifact depends on may
 // carry that tag.
 func digest(v any) [32]byte {
-	d := digester{h: sha256.New()}
-	d.value(reflect.ValueOf(v))
-	var sum [32]byte
-	d.h.Sum(sum[:0])
-	return sum
+	return newDigester().sum(reflect.ValueOf(v))
+}
+
+// newDigester returns a digester whose memo lets values that share a
+// pointer (the workload, environment and backend of many targets) be
+// walked once. The plan must not change while it is in use.
+func newDigester() *digester {
+	return &digester{memo: map[pointer][32]byte{}}
+}
+
+// pointer identifies a pointed-to value.
+type pointer struct {
+	typ  reflect.Type
+	addr uintptr
 }
 
 // unitKey is the hex key of a unit: its kind, the renderer's identity
@@ -41,8 +50,18 @@ func unitKey(salt, kind string, parts ...[32]byte) string {
 }
 
 type digester struct {
-	h   hash.Hash
-	buf [8]byte
+	h    hash.Hash
+	buf  [8]byte
+	memo map[pointer][32]byte
+}
+
+// sum is the digest of v alone.
+func (d *digester) sum(v reflect.Value) [32]byte {
+	sub := digester{h: sha256.New(), memo: d.memo}
+	sub.value(v)
+	var out [32]byte
+	sub.h.Sum(out[:0])
+	return out
 }
 
 func (d *digester) uint(n uint64) {
@@ -73,7 +92,20 @@ func (d *digester) value(v reflect.Value) {
 		d.uint(v.Uint())
 	case reflect.Float32, reflect.Float64:
 		d.uint(math.Float64bits(v.Float()))
-	case reflect.Pointer, reflect.Interface:
+	case reflect.Pointer:
+		if v.IsNil() {
+			d.uint(0)
+			return
+		}
+		d.uint(1)
+		k := pointer{v.Type(), v.Pointer()}
+		sum, ok := d.memo[k]
+		if !ok {
+			sum = d.sum(v.Elem())
+			d.memo[k] = sum
+		}
+		d.h.Write(sum[:])
+	case reflect.Interface:
 		if v.IsNil() {
 			d.uint(0)
 			return

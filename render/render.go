@@ -21,6 +21,7 @@ package render
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/aiobs/aiobs/compile/diag"
@@ -141,15 +142,18 @@ type unit struct {
 }
 
 // unitsOf lists the plan's units: targets, then each environment's team
-// cost dashboards and its own files. Keys are hashed in parallel; they
-// are most of what a render that reuses everything computes.
+// cost dashboards and its own files. One digester walks each workload,
+// environment and backend once however many targets share it.
 func unitsOf(p *plan.Plan, salt string) []unit {
 	std := &p.Standard
 	var stdSum [32]byte
 	targetSums := make([][32]byte, len(p.Targets))
+	d := newDigester()
 	if salt != "" {
-		stdSum = digest(std)
-		parallel.For(len(p.Targets), func(i int) { targetSums[i] = digest(p.Targets[i]) })
+		stdSum = d.sum(reflect.ValueOf(std))
+		for i, t := range p.Targets {
+			targetSums[i] = d.sum(reflect.ValueOf(t))
+		}
 	}
 	key := func(kind string, parts ...[32]byte) string {
 		if salt == "" {
@@ -175,7 +179,7 @@ func unitsOf(p *plan.Plan, salt string) []unit {
 			}
 			parts := [][32]byte{}
 			if salt != "" {
-				parts = append(parts, digest(env), digest(team))
+				parts = append(parts, d.sum(reflect.ValueOf(env)), d.sum(reflect.ValueOf(team)))
 				for _, t := range targets {
 					parts = append(parts, sumOf[t])
 				}

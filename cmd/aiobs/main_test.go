@@ -32,6 +32,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", wd+"/../../examples")
 			env.Setenv("GPUPROBE", wd+"/../../testdata/gpuprobe")
+			env.Setenv("AIOBS_CACHE", env.WorkDir+"/.cache/aiobs")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

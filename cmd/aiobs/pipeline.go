@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -68,4 +69,21 @@ func renderSalt() string {
 		return ""
 	}
 	return "aiobs executable " + hex.EncodeToString(h.Sum(nil))
+}
+
+// cacheDir is where render keeps what it knows about output trees between
+// runs: $AIOBS_CACHE, or aiobs under the user's cache directory; "" when
+// AIOBS_CACHE is "off" or there is no cache directory.
+func cacheDir() string {
+	if dir := os.Getenv("AIOBS_CACHE"); dir != "" {
+		if dir == "off" {
+			return ""
+		}
+		return dir
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "aiobs")
 }

@@ -69,10 +69,11 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 	if err != nil {
 		return err
 	}
+	cache := cacheDir()
 	opts := render.Options{}
 	if !f.fresh {
 		opts.Salt = renderSalt()
-		opts.Reuse = func(keys []string) (map[string][]render.Artifact, error) { return write.Reusable(f.out, keys) }
+		opts.Reuse = func(keys []string) (map[string][]render.Artifact, error) { return write.Reusable(f.out, keys, cache) }
 	}
 	r, err := render.RenderWith(p, opts)
 	if err != nil {
@@ -107,7 +108,7 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 		}
 		return printed(exitFindings)
 	}
-	res, err := write.Apply(f.out, files, write.Options{Version: moduleVersion(), MaxFiles: f.maxFiles, MaxBytes: f.maxBytes})
+	res, err := write.Apply(f.out, files, write.Options{Version: moduleVersion(), MaxFiles: f.maxFiles, MaxBytes: f.maxBytes, CacheDir: cache})
 	if err != nil {
 		return err
 	}

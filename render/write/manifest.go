@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+
+	"github.com/aiobs/aiobs/internal/parallel"
 )
 
 // manifest is the JSON form of .aiobs-manifest.json.
@@ -20,18 +22,25 @@ type manifestFile struct {
 	Key    string `json:"key,omitempty"`
 }
 
-// encodeManifest returns the manifest for files, which must be sorted by path:
-// the same files and version always give the same bytes.
-func encodeManifest(version string, files []File) ([]byte, error) {
-	m := manifest{Version: version, Files: make([]manifestFile, 0, len(files))}
-	for _, f := range files {
-		var sum [32]byte
-		if f.Reused != nil {
-			sum = f.Reused.sum
+// sums returns the SHA-256 of each file, hashing in parallel.
+func sums(files []File) [][32]byte {
+	out := make([][32]byte, len(files))
+	parallel.For(len(files), func(i int) {
+		if r := files[i].Reused; r != nil {
+			out[i] = r.sum
 		} else {
-			sum = sha256.Sum256(f.Bytes)
+			out[i] = sha256.Sum256(files[i].Bytes)
 		}
-		m.Files = append(m.Files, manifestFile{Path: f.Path, SHA256: hex.EncodeToString(sum[:]), Key: f.Key})
+	})
+	return out
+}
+
+// encodeManifest returns the manifest for files, which must be sorted by path,
+// and their sums: the same files and version always give the same bytes.
+func encodeManifest(version string, files []File, sums [][32]byte) ([]byte, error) {
+	m := manifest{Version: version, Files: make([]manifestFile, 0, len(files))}
+	for i, f := range files {
+		m.Files = append(m.Files, manifestFile{Path: f.Path, SHA256: hex.EncodeToString(sums[i][:]), Key: f.Key})
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -3,11 +3,8 @@ package write
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"sync"
 	"time"
 
@@ -33,8 +30,9 @@ func (d *Reused) same(info fs.FileInfo) bool {
 // Apply, Check and Diff treat them as unchanged and Apply links them into the
 // new tree. Reusable reads (hashes) those files and writes nothing. No output
 // or no manifest yet, or a manifest it cannot read, reuses nothing: Apply
-// reports a broken manifest itself.
-func Reusable(dir string, keys []string) (map[string][]File, error) {
+// reports a broken manifest itself. With the cacheDir an Apply recorded stats
+// in, a file whose stats are as recorded is not read again.
+func Reusable(dir string, keys []string, cacheDir string) (map[string][]File, error) {
 	out := map[string][]File{}
 	t, err := newTarget(dir)
 	if err != nil {
@@ -44,33 +42,24 @@ func Reusable(dir string, keys []string) (map[string][]File, error) {
 	if err != nil || cur == "" {
 		return out, err
 	}
-	root, err := os.OpenRoot(cur)
+	old, err := scan(cur)
 	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	data, err := root.ReadFile(ManifestName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
-	} else if err != nil {
-		return nil, err
-	}
-	var m manifest
-	if json.Unmarshal(data, &m) != nil {
 		return out, nil
 	}
+	defer old.close()
 	wanted := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		wanted[k] = true
 	}
 	var candidates []manifestFile
-	for _, f := range m.Files {
-		if f.Key != "" && wanted[f.Key] && validatePath(f.Path) == nil {
+	for _, f := range old.listed {
+		if f.Key != "" && wanted[f.Key] {
 			candidates = append(candidates, f)
 		}
 	}
+	stats := loadStatCache(cacheDir, t.dir)
 	found := make([]*Reused, len(candidates))
-	parallel.For(len(candidates), func(i int) { found[i] = hashed(root, candidates[i]) })
+	parallel.For(len(candidates), func(i int) { found[i] = old.unchanged(candidates[i], stats) })
 	broken := map[string]bool{}
 	for i, f := range candidates {
 		if found[i] == nil {
@@ -87,18 +76,22 @@ func Reusable(dir string, keys []string) (map[string][]File, error) {
 
 var hashBuffers = sync.Pool{New: func() any { return new([64 << 10]byte) }}
 
-// hashed returns the file at f.Path when it is a plain 0644 file whose bytes
-// hash to the recorded sum, or nil.
-func hashed(root *os.Root, f manifestFile) *Reused {
+// unchanged returns the file the manifest entry f describes when it is a
+// plain 0644 file whose bytes hash to the recorded sum, or nil. A file the
+// stat cache vouches for is not read.
+func (t *tree) unchanged(f manifestFile, stats map[string]statEntry) *Reused {
 	want, err := hex.DecodeString(f.SHA256)
-	if err != nil || len(want) != sha256.Size {
+	n, ok := t.nodes[f.Path]
+	if err != nil || len(want) != sha256.Size || !ok || n.info.Mode() != 0o644 {
 		return nil
 	}
-	info, err := root.Lstat(f.Path)
-	if err != nil || info.Mode() != 0o644 {
-		return nil
+	info := n.info
+	d := &Reused{size: info.Size(), modTime: info.ModTime()}
+	if e, ok := stats[f.Path]; ok && e.matches(info, f.SHA256) {
+		copy(d.sum[:], want)
+		return d
 	}
-	file, err := root.Open(f.Path)
+	file, err := t.root.Open(f.Path)
 	if err != nil {
 		return nil
 	}
@@ -110,12 +103,11 @@ func hashed(root *os.Root, f manifestFile) *Reused {
 	if _, err := io.CopyBuffer(h, struct{ io.Reader }{file}, buf[:]); err != nil {
 		return nil
 	}
-	d := &Reused{size: info.Size(), modTime: info.ModTime()}
 	h.Sum(d.sum[:0])
 	if string(d.sum[:]) != string(want) {
 		return nil
 	}
-	// The bytes hashed must be the ones Lstat described.
+	// The bytes hashed must be the ones the scan described.
 	if after, err := file.Stat(); err != nil || !d.same(after) {
 		return nil
 	}

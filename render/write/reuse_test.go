@@ -23,7 +23,7 @@ func keyedFiles(triples ...string) []File {
 // reusedPaths lists, sorted, the paths Reusable returned, as key:path.
 func reusedPaths(t *testing.T, dir string, keys ...string) []string {
 	t.Helper()
-	got, err := Reusable(dir, keys)
+	got, err := Reusable(dir, keys, "")
 	if err != nil {
 		t.Fatalf("Reusable: %v", err)
 	}
@@ -104,7 +104,7 @@ func TestApplyLinksReusedFiles(t *testing.T) {
 	if !strings.Contains(string(manifest), `"key": "k1"`) {
 		t.Fatalf("the manifest does not record keys:\n%s", manifest)
 	}
-	reused, err := Reusable(dir, []string{"k1", "k2"})
+	reused, err := Reusable(dir, []string{"k1", "k2"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestApplyLinksReusedFiles(t *testing.T) {
 func TestApplyRefusesAFileChangedSinceReusable(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	mustApply(t, dir, keyedFiles("a/one.json", "k1", "one"))
-	reused, err := Reusable(dir, []string{"k1"})
+	reused, err := Reusable(dir, []string{"k1"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +151,67 @@ func TestApplyRefusesAFileChangedSinceReusable(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, snapshot(t, dir)); diff != "" {
 		t.Errorf("the failed Apply changed the tree (-before +after):\n%s", diff)
+	}
+}
+
+// TestStatCache records an Apply's files, then shows that Reusable trusts an
+// entry whose stats match without reading the file, and hashes any file
+// whose stats moved.
+func TestStatCache(t *testing.T) {
+	defer func(w time.Duration) { racyWindow = w }(racyWindow)
+	racyWindow = 0
+	dir := filepath.Join(t.TempDir(), "out")
+	cache := t.TempDir()
+	if _, err := Apply(dir, keyedFiles("a/one.json", "k1", "one", "b/two.json", "k2", "two"), Options{CacheDir: cache}); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	stats := loadStatCache(cache, abs)
+	if len(stats) != 2 {
+		t.Fatalf("stat cache holds %d entries, want 2: %v", len(stats), stats)
+	}
+	if got := loadStatCache(cache, abs+"-other"); got != nil {
+		t.Errorf("another directory's cache: %v", got)
+	}
+
+	old, err := scan(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.close()
+	f := old.listed[0]
+	// With stats that match, the recorded sum is believed: the file is not
+	// read, so a sum it does not have passes.
+	liar := f
+	liar.SHA256 = strings.Repeat("0", 64)
+	trusting := map[string]statEntry{f.Path: stats[f.Path]}
+	e := trusting[f.Path]
+	e.SHA256 = liar.SHA256
+	trusting[f.Path] = e
+	if old.unchanged(liar, trusting) == nil {
+		t.Error("a matching stat entry was not trusted")
+	}
+	if old.unchanged(liar, nil) != nil {
+		t.Error("without the stat cache a wrong sum passed")
+	}
+	e.Inode++
+	trusting[f.Path] = e
+	if old.unchanged(liar, trusting) != nil {
+		t.Error("an entry with another inode was trusted")
+	}
+}
+
+func TestStatCacheSkipsRacyFiles(t *testing.T) {
+	info, err := os.Lstat(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := entryOf(info, [32]byte{}, time.Now()); ok {
+		t.Error("a file changed just now was recorded")
+	}
+	if _, _, ok := fileID(info); ok {
+		if _, ok := entryOf(info, [32]byte{}, time.Now().Add(time.Hour)); !ok {
+			t.Error("an old enough file was not recorded")
+		}
 	}
 }

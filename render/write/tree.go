@@ -20,6 +20,7 @@ type tree struct {
 	mode     fs.FileMode     // permissions of the directory itself
 	nodes    map[string]node // every entry below the root but the manifest, by slash path
 	owned    map[string]bool // the paths the manifest lists
+	listed   []manifestFile  // what the manifest says of them
 	manifest []byte          // the manifest's bytes, nil when absent
 }
 
@@ -101,6 +102,7 @@ func (t *tree) loadManifest() error {
 		}
 		t.owned[f.Path] = true
 	}
+	t.listed = m.Files
 	t.manifest = data
 	return nil
 }
@@ -164,6 +166,7 @@ type plan struct {
 	carry    []string        // foreign entries to keep, sorted
 	link     map[string]bool // unchanged files whose old copy can be linked into the new tree
 	manifest []byte
+	sums     [][32]byte // of the files, in order
 }
 
 // makePlan compares the wanted files, sorted and valid, with the old tree.
@@ -204,7 +207,8 @@ func makePlan(old *tree, files []File, version string) (plan, error) {
 			p.Pruned = append(p.Pruned, name)
 		}
 	}
-	m, err := encodeManifest(version, files)
+	p.sums = sums(files)
+	m, err := encodeManifest(version, files, p.sums)
 	if err != nil {
 		return plan{}, err
 	}

@@ -49,6 +49,9 @@ package write
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/rogpeppe/go-internal/diff"
@@ -91,6 +94,10 @@ type Options struct {
 	// more files or more bytes in all; 0 means no limit.
 	MaxFiles int
 	MaxBytes int64
+	// CacheDir, when set, is where Apply records what the files it leaves look
+	// like (see statCache), so that Reusable, given the same directory, can
+	// skip hashing files nobody touched since.
+	CacheDir string
 }
 
 // Result says what Apply did; each list is sorted.
@@ -143,12 +150,34 @@ func Apply(dir string, files []File, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	if old.exists() && p.noop(old) {
+		p.saveStats(opts.CacheDir, t.dir, files, func(name string) (fs.FileInfo, bool) {
+			n, ok := old.nodes[name]
+			return n.info, ok
+		})
 		return p.Result, nil
 	}
 	if err := t.commit(old, p, files, opts.FailAfter); err != nil {
 		return Result{}, err
 	}
+	p.saveStats(opts.CacheDir, t.dir, files, func(name string) (fs.FileInfo, bool) {
+		info, err := os.Lstat(filepath.Join(t.dir, filepath.FromSlash(name)))
+		return info, err == nil
+	})
 	return p.Result, nil
+}
+
+// saveStats records the files of the output in the stat cache.
+func (p plan) saveStats(cacheDir, dir string, files []File, stat func(string) (fs.FileInfo, bool)) {
+	if cacheDir == "" {
+		return
+	}
+	paths := make([]string, len(files))
+	sumOf := make(map[string][32]byte, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+		sumOf[f.Path] = p.sums[i]
+	}
+	saveStatCache(cacheDir, dir, paths, stat, func(name string) [32]byte { return sumOf[name] })
 }
 
 // Check reports, sorted, the paths where dir differs from files: files that are
