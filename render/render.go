@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync/atomic"
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
@@ -48,11 +49,17 @@ type Options struct {
 	// render produced for the units it vouches are unchanged, by key. Nil:
 	// everything is rendered.
 	Reuse func(keys []string) (map[string][]Artifact, error)
+	// Sink, when set, is handed every artifact as soon as its unit is
+	// rendered or reused, from several goroutines at once, and
+	// Result.Files stays empty: memory holds only the units in flight
+	// instead of the whole output. An error from Sink ends the render.
+	Sink func(Artifact) error
 }
 
 // Result is what RenderWith produced.
 type Result struct {
-	// Files are every artifact of the plan, sorted by path.
+	// Files are every artifact of the plan, sorted by path; none when
+	// Options.Sink took them.
 	Files []Artifact
 	// Units counts the targets' and cost dashboards' units, Reused those
 	// whose files came from Reuse.
@@ -92,16 +99,31 @@ func RenderWith(p *plan.Plan, opts Options) (Result, error) {
 		diags diag.List
 		err   error
 	}
+	var sinkFailed atomic.Bool
 	results := parallel.Map(len(units), func(i int) result {
+		if sinkFailed.Load() {
+			return result{}
+		}
 		u := units[i]
-		if files, ok := reused[u.key]; ok && u.key != "" {
-			return result{files: files}
+		files, ok := reused[u.key]
+		var diags diag.List
+		var err error
+		if !ok || u.key == "" {
+			files, diags, err = u.render()
+			for j := range files {
+				files[j].Key = u.key
+			}
 		}
-		files, diags, err := u.render()
-		for j := range files {
-			files[j].Key = u.key
+		if opts.Sink == nil || err != nil || len(diags) > 0 {
+			return result{files, diags, err}
 		}
-		return result{files, diags, err}
+		for _, f := range files {
+			if err := opts.Sink(f); err != nil {
+				sinkFailed.Store(true)
+				return result{err: err}
+			}
+		}
+		return result{}
 	})
 	var res Result
 	var diags diag.List

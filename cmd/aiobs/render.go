@@ -69,26 +69,37 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 	if err != nil {
 		return err
 	}
-	cache := cacheDir()
-	opts := render.Options{}
+	// Files go to the session as they are rendered, so memory holds the
+	// units in flight, not the whole output.
+	wopts := write.Options{Version: moduleVersion(), MaxFiles: f.maxFiles, MaxBytes: f.maxBytes, CacheDir: cacheDir()}
+	var s *write.Session
+	if f.check || f.diff {
+		s, err = write.Inspect(f.out, wopts)
+	} else {
+		s, err = write.Begin(f.out, wopts)
+	}
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	opts := render.Options{Sink: s.Put}
 	if !f.fresh {
 		opts.Salt = renderSalt()
-		opts.Reuse = func(keys []string) (map[string][]render.Artifact, error) { return write.Reusable(f.out, keys, cache) }
+		opts.Reuse = s.Reusable
 	}
 	r, err := render.RenderWith(p, opts)
 	if err != nil {
 		return err
 	}
-	files := r.Files
 	stdout := cmd.OutOrStdout()
 	switch {
 	case f.check:
-		stale, err := write.Check(f.out, files)
+		stale, err := s.Changed()
 		if err != nil {
 			return err
 		}
 		if len(stale) == 0 {
-			fmt.Fprintf(stdout, "%s is up to date (%d files)\n", f.out, len(files))
+			fmt.Fprintf(stdout, "%s is up to date (%d files)\n", f.out, s.Len())
 			return nil
 		}
 		for _, p := range stale {
@@ -96,7 +107,7 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 		}
 		return &exitError{code: exitFindings, err: fmt.Errorf("%d files in %s differ from a fresh render; run 'aiobs render'", len(stale), f.out)}
 	case f.diff:
-		d, err := write.Diff(f.out, files)
+		d, err := s.Diff()
 		if err != nil {
 			return err
 		}
@@ -108,11 +119,11 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 		}
 		return printed(exitFindings)
 	}
-	res, err := write.Apply(f.out, files, write.Options{Version: moduleVersion(), MaxFiles: f.maxFiles, MaxBytes: f.maxBytes, CacheDir: cache})
+	res, err := s.Commit()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "rendered %d files into %s: %d written, %d unchanged, %d pruned; %d of %d units reused\n",
-		len(files), f.out, len(res.Written), len(res.Unchanged), len(res.Pruned), r.Reused, r.Units)
+		s.Len(), f.out, len(res.Written), len(res.Unchanged), len(res.Pruned), r.Reused, r.Units)
 	return nil
 }

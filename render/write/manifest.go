@@ -2,12 +2,9 @@ package write
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-
-	"github.com/aiobs/aiobs/internal/parallel"
 )
 
 // manifest is the JSON form of .aiobs-manifest.json.
@@ -22,25 +19,12 @@ type manifestFile struct {
 	Key    string `json:"key,omitempty"`
 }
 
-// sums returns the SHA-256 of each file, hashing in parallel.
-func sums(files []File) [][32]byte {
-	out := make([][32]byte, len(files))
-	parallel.For(len(files), func(i int) {
-		if r := files[i].Reused; r != nil {
-			out[i] = r.sum
-		} else {
-			out[i] = sha256.Sum256(files[i].Bytes)
-		}
-	})
-	return out
-}
-
-// encodeManifest returns the manifest for files, which must be sorted by path,
-// and their sums: the same files and version always give the same bytes.
-func encodeManifest(version string, files []File, sums [][32]byte) ([]byte, error) {
-	m := manifest{Version: version, Files: make([]manifestFile, 0, len(files))}
-	for i, f := range files {
-		m.Files = append(m.Files, manifestFile{Path: f.Path, SHA256: hex.EncodeToString(sums[i][:]), Key: f.Key})
+// encodeManifest returns the manifest for the entries, which must be sorted by
+// path: the same files and version always give the same bytes.
+func encodeManifest(version string, entries []entry) ([]byte, error) {
+	m := manifest{Version: version, Files: make([]manifestFile, 0, len(entries))}
+	for _, e := range entries {
+		m.Files = append(m.Files, manifestFile{Path: e.path, SHA256: hex.EncodeToString(e.sum[:]), Key: e.key})
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -33,20 +33,17 @@ func (d *Reused) same(info fs.FileInfo) bool {
 // reports a broken manifest itself. With the cacheDir an Apply recorded stats
 // in, a file whose stats are as recorded is not read again.
 func Reusable(dir string, keys []string, cacheDir string) (map[string][]File, error) {
+	s, err := Inspect(dir, Options{CacheDir: cacheDir})
+	if err != nil {
+		return map[string][]File{}, nil
+	}
+	defer s.Close()
+	return s.Reusable(keys)
+}
+
+// reusable is Reusable on a scanned tree with its stat cache entries.
+func reusable(old *tree, keys []string, stats map[string]statEntry) map[string][]File {
 	out := map[string][]File{}
-	t, err := newTarget(dir)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := t.current()
-	if err != nil || cur == "" {
-		return out, err
-	}
-	old, err := scan(cur)
-	if err != nil {
-		return out, nil
-	}
-	defer old.close()
 	wanted := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		wanted[k] = true
@@ -57,7 +54,6 @@ func Reusable(dir string, keys []string, cacheDir string) (map[string][]File, er
 			candidates = append(candidates, f)
 		}
 	}
-	stats := loadStatCache(cacheDir, t.dir)
 	found := make([]*Reused, len(candidates))
 	parallel.For(len(candidates), func(i int) { found[i] = old.unchanged(candidates[i], stats) })
 	broken := map[string]bool{}
@@ -71,7 +67,7 @@ func Reusable(dir string, keys []string, cacheDir string) (map[string][]File, er
 			out[f.Key] = append(out[f.Key], File{Path: f.Path, Key: f.Key, Reused: found[i]})
 		}
 	}
-	return out, nil
+	return out
 }
 
 var hashBuffers = sync.Pool{New: func() any { return new([64 << 10]byte) }}

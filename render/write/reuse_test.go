@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,5 +214,64 @@ func TestStatCacheSkipsRacyFiles(t *testing.T) {
 		if _, ok := entryOf(info, [32]byte{}, time.Now().Add(time.Hour)); !ok {
 			t.Error("an old enough file was not recorded")
 		}
+	}
+}
+
+// TestSessionTakesFilesConcurrently feeds a session from many goroutines, as
+// render does, and requires the same tree and manifest as one Apply; a
+// session closed without Commit leaves the output and no stage behind.
+func TestSessionTakesFilesConcurrently(t *testing.T) {
+	set := generation(1, 300)
+	want := filepath.Join(t.TempDir(), "want")
+	mustApply(t, want, set)
+
+	dir := filepath.Join(t.TempDir(), "out")
+	s, err := Begin(dir, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(set))
+	for i := range 8 {
+		wg.Go(func() {
+			for j := i; j < len(set); j += 8 {
+				if err := s.Put(set[j]); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if s.Len() != len(set) {
+		t.Errorf("Len = %d, want %d", s.Len(), len(set))
+	}
+	if _, err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if diff := cmp.Diff(snapshot(t, want), snapshot(t, dir)); diff != "" {
+		t.Errorf("tree (-one Apply +session):\n%s", diff)
+	}
+
+	before := snapshot(t, dir)
+	s, err = Begin(dir, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range generation(2, 300) {
+		if err := s.Put(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if diff := cmp.Diff(before, snapshot(t, dir)); diff != "" {
+		t.Errorf("a session closed without Commit changed the output (-before +after):\n%s", diff)
+	}
+	if left := siblings(t, dir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }

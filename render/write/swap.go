@@ -132,63 +132,6 @@ func (t target) recover() error {
 	return nil
 }
 
-// commit builds the new tree beside the output directory and swaps it in. Until
-// the swap the output directory is only read, so on failure the stage is all
-// there is to remove.
-func (t target) commit(old *tree, p plan, files []File, failAfter int) (err error) {
-	stage, err := os.MkdirTemp(t.parent, t.prefix(stageInfix))
-	if err != nil {
-		return fmt.Errorf("create stage directory: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(stage)
-		}
-	}()
-	if err := t.stage(stage, old, p, files, failAfter); err != nil {
-		return err
-	}
-	// Some systems (Windows) cannot rename a directory that is open.
-	hadOld := old.exists()
-	old.close()
-	return t.swap(stage, hadOld)
-}
-
-// stage fills the stage directory with the complete new tree and makes it durable.
-func (t target) stage(stage string, old *tree, p plan, files []File, failAfter int) error {
-	parent, err := os.OpenRoot(t.parent)
-	if err != nil {
-		return fmt.Errorf("open parent of output directory: %w", err)
-	}
-	defer parent.Close()
-	s := &stager{parent: parent, from: t.base, to: filepath.Base(stage), old: old, made: map[string]bool{".": true}}
-	for _, name := range p.carry {
-		if err := s.carry(name); err != nil {
-			return err
-		}
-	}
-	for i, f := range files {
-		if p.link[f.Path] {
-			err = s.carry(f.Path)
-		} else {
-			err = s.write(f.Path, f.Bytes)
-		}
-		if err != nil {
-			return err
-		}
-		if i+1 == failAfter {
-			return fmt.Errorf("simulated failure after staging %d files", failAfter)
-		}
-	}
-	if failAfter > 0 {
-		return fmt.Errorf("simulated failure after staging all %d files", len(files))
-	}
-	if err := s.write(ManifestName, p.manifest); err != nil {
-		return err
-	}
-	return s.finish(stage)
-}
-
 // swap renames the stage into place; see the package doc for why each step is
 // safe to be killed at.
 func (t target) swap(stage string, hadOld bool) error {

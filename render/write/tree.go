@@ -1,11 +1,9 @@
 package write
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -160,75 +158,9 @@ func (t *tree) dirMode(name string) fs.FileMode {
 	return 0o755
 }
 
-// plan is what Apply will do, worked out before anything is written.
-type plan struct {
-	Result
-	carry    []string        // foreign entries to keep, sorted
-	link     map[string]bool // unchanged files whose old copy can be linked into the new tree
-	manifest []byte
-	sums     [][32]byte // of the files, in order
-}
-
-// makePlan compares the wanted files, sorted and valid, with the old tree.
-func makePlan(old *tree, files []File, version string) (plan, error) {
-	if err := old.conflicts(files); err != nil {
-		return plan{}, err
-	}
-	p := plan{link: map[string]bool{}}
-	wanted := make(map[string]bool, len(files))
-	for _, f := range files {
-		wanted[f.Path] = true
-		if f.Reused != nil {
-			if n, ok := old.nodes[f.Path]; !ok || !f.Reused.same(n.info) {
-				return plan{}, fmt.Errorf("%s changed while aiobs was rendering; run it again", f.Path)
-			}
-			p.Unchanged = append(p.Unchanged, f.Path)
-			p.link[f.Path] = true
-			continue
-		}
-		before, err := old.read(f.Path)
-		if err != nil {
-			return plan{}, err
-		}
-		if before == nil || !bytes.Equal(before, f.Bytes) {
-			p.Written = append(p.Written, f.Path)
-			continue
-		}
-		p.Unchanged = append(p.Unchanged, f.Path)
-		// A hard link keeps the mtime, but shares the mode with the old tree,
-		// which must not change; a file with another mode is rewritten.
-		p.link[f.Path] = old.nodes[f.Path].info.Mode() == 0o644
-	}
-	for _, name := range slices.Sorted(maps.Keys(old.nodes)) {
-		switch {
-		case old.foreign(name):
-			p.carry = append(p.carry, name)
-		case old.owned[name] && old.isFile(name) && !wanted[name]:
-			p.Pruned = append(p.Pruned, name)
-		}
-	}
-	p.sums = sums(files)
-	m, err := encodeManifest(version, files, p.sums)
-	if err != nil {
-		return plan{}, err
-	}
-	p.manifest = m
-	return p, nil
-}
-
-// noop reports whether the old tree already is the new one, file modes included.
-func (p plan) noop(old *tree) bool {
-	for _, name := range p.Unchanged {
-		if !p.link[name] {
-			return false
-		}
-	}
-	return len(p.Written) == 0 && len(p.Pruned) == 0 && bytes.Equal(p.manifest, old.manifest)
-}
-
 // conflicts refuses files that would replace a foreign entry, sit below a foreign
 // file, or replace a directory that holds foreign entries.
-func (t *tree) conflicts(files []File) error {
+func (t *tree) conflicts(paths []string) error {
 	holders := map[string]bool{} // directories holding foreign entries
 	for name := range t.nodes {
 		if t.foreign(name) {
@@ -238,14 +170,14 @@ func (t *tree) conflicts(files []File) error {
 		}
 	}
 	var bad []string
-	for _, f := range files {
+	for _, p := range paths {
 		switch {
-		case t.foreign(f.Path) && t.isFile(f.Path):
-			bad = append(bad, f.Path)
-		case t.foreign(f.Path) || holders[f.Path]:
-			bad = append(bad, f.Path+"/")
+		case t.foreign(p) && t.isFile(p):
+			bad = append(bad, p)
+		case t.foreign(p) || holders[p]:
+			bad = append(bad, p+"/")
 		}
-		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
+		for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
 			if t.foreign(dir) && t.isFile(dir) {
 				bad = append(bad, dir)
 			}

@@ -47,12 +47,7 @@
 package write
 
 import (
-	"bytes"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
 
 	"github.com/rogpeppe/go-internal/diff"
 )
@@ -121,63 +116,15 @@ func Apply(dir string, files []File, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	t, err := newTarget(dir)
+	s, err := Begin(dir, opts)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := t.prepareParent(); err != nil {
+	defer s.Close()
+	if err := s.putAll(files); err != nil {
 		return Result{}, err
 	}
-	unlock, err := lock(t.lockPath(), t.dir)
-	if err != nil {
-		return Result{}, err
-	}
-	defer unlock()
-	if err := t.recover(); err != nil {
-		return Result{}, err
-	}
-	cur, err := t.current()
-	if err != nil {
-		return Result{}, err
-	}
-	old, err := scan(cur)
-	if err != nil {
-		return Result{}, err
-	}
-	defer old.close()
-	p, err := makePlan(old, files, opts.Version)
-	if err != nil {
-		return Result{}, err
-	}
-	if old.exists() && p.noop(old) {
-		p.saveStats(opts.CacheDir, t.dir, files, func(name string) (fs.FileInfo, bool) {
-			n, ok := old.nodes[name]
-			return n.info, ok
-		})
-		return p.Result, nil
-	}
-	if err := t.commit(old, p, files, opts.FailAfter); err != nil {
-		return Result{}, err
-	}
-	p.saveStats(opts.CacheDir, t.dir, files, func(name string) (fs.FileInfo, bool) {
-		info, err := os.Lstat(filepath.Join(t.dir, filepath.FromSlash(name)))
-		return info, err == nil
-	})
-	return p.Result, nil
-}
-
-// saveStats records the files of the output in the stat cache.
-func (p plan) saveStats(cacheDir, dir string, files []File, stat func(string) (fs.FileInfo, bool)) {
-	if cacheDir == "" {
-		return
-	}
-	paths := make([]string, len(files))
-	sumOf := make(map[string][32]byte, len(files))
-	for i, f := range files {
-		paths[i] = f.Path
-		sumOf[f.Path] = p.sums[i]
-	}
-	saveStatCache(cacheDir, dir, paths, stat, func(name string) [32]byte { return sumOf[name] })
+	return s.Commit()
 }
 
 // Check reports, sorted, the paths where dir differs from files: files that are
@@ -185,69 +132,49 @@ func (p plan) saveStats(cacheDir, dir string, files []File, stat func(string) (f
 // prune them). It returns the errors Apply would (bad paths, foreign files in the
 // way) and writes nothing.
 func Check(dir string, files []File) ([]string, error) {
-	p, old, err := preview(dir, files)
+	s, err := inspectWith(dir, files)
 	if err != nil {
 		return nil, err
 	}
-	defer old.close()
-	return p.changed(), nil
+	defer s.Close()
+	return s.Changed()
 }
 
 // Diff returns a unified diff, a/ and b/ style and sorted by path, of what Apply
 // would change in dir; it is empty when nothing would. It writes nothing.
 func Diff(dir string, files []File) ([]byte, error) {
-	p, old, err := preview(dir, files)
+	s, err := inspectWith(dir, files)
 	if err != nil {
 		return nil, err
 	}
-	defer old.close()
-	want := make(map[string][]byte, len(files))
-	for _, f := range files {
-		want[f.Path] = f.Bytes
-	}
-	var out bytes.Buffer
-	for _, name := range p.changed() {
-		oldName, newName := "/dev/null", "/dev/null"
-		var before, after []byte
-		if old.isFile(name) {
-			oldName = "a/" + name
-			if before, err = old.read(name); err != nil {
-				return nil, err
-			}
-		}
-		if b, ok := want[name]; ok {
-			newName, after = "b/"+name, b
-		}
-		out.Write(unified(oldName, before, newName, after))
-	}
-	return out.Bytes(), nil
+	defer s.Close()
+	return s.Diff()
 }
 
-// preview plans an Apply without taking the lock or recovering anything, so
-// Check and Diff stay read-only.
-func preview(dir string, files []File) (plan, *tree, error) {
+// inspectWith is an inspecting session that has been given files.
+func inspectWith(dir string, files []File) (*Session, error) {
 	files, err := validateFiles(files)
 	if err != nil {
-		return plan{}, nil, err
+		return nil, err
 	}
-	t, err := newTarget(dir)
+	s, err := Inspect(dir, Options{})
 	if err != nil {
-		return plan{}, nil, err
+		return nil, err
 	}
-	cur, err := t.current()
-	if err != nil {
-		return plan{}, nil, err
+	if err := s.putAll(files); err != nil {
+		s.Close()
+		return nil, err
 	}
-	old, err := scan(cur)
-	if err != nil {
-		return plan{}, nil, err
+	return s, nil
+}
+
+func (s *Session) putAll(files []File) error {
+	for _, f := range files {
+		if err := s.Put(f); err != nil {
+			return err
+		}
 	}
-	p, err := makePlan(old, files, "")
-	if err != nil {
-		old.close()
-		return plan{}, nil, err
-	}
-	return p, old, nil
+	return nil
 }
 
 // unified diffs one file. The diff package prints nothing for equal bytes, which
@@ -274,11 +201,4 @@ func (o Options) checkLimits(files []File) error {
 		return fmt.Errorf("output too large: %d bytes, limit %d", n, o.MaxBytes)
 	}
 	return nil
-}
-
-// changed lists the paths Check reports: Written and Pruned never share a path.
-func (p plan) changed() []string {
-	names := slices.Concat(p.Written, p.Pruned)
-	slices.Sort(names)
-	return names
 }
