@@ -10,6 +10,8 @@ import (
 	"math"
 	"reflect"
 	"slices"
+
+	"github.com/aiobs/aiobs/compile/plan"
 )
 
 // digest is the SHA-256 of a plan value as the unit keys see it: every
@@ -53,11 +55,13 @@ type digester struct {
 	h    hash.Hash
 	buf  [8]byte
 	memo map[pointer][32]byte
+	// all includes the fields tagged key:"-".
+	all bool
 }
 
 // sum is the digest of v alone.
 func (d *digester) sum(v reflect.Value) [32]byte {
-	sub := digester{h: sha256.New(), memo: d.memo}
+	sub := digester{h: sha256.New(), memo: d.memo, all: d.all}
 	sub.value(v)
 	var out [32]byte
 	sub.h.Sum(out[:0])
@@ -132,7 +136,7 @@ func (d *digester) value(v reflect.Value) {
 		t := v.Type()
 		for i := range t.NumField() {
 			f := t.Field(i)
-			if f.Tag.Get("key") == "-" {
+			if !d.all && f.Tag.Get("key") == "-" {
 				continue
 			}
 			d.string(f.Name)
@@ -143,4 +147,24 @@ func (d *digester) value(v reflect.Value) {
 		// key test walks every plan type, so this cannot reach a user.
 		panic(fmt.Sprintf("render: unit keys cannot hash a %s", v.Type()))
 	}
+}
+
+// Fingerprint identifies a plan, every field of it positions included,
+// together with its artifacts and the renderer (salt): two equal
+// fingerprints mean the same findings, which is what lets the CLI
+// remember a clean validation.
+func Fingerprint(salt string, p *plan.Plan, files []Artifact) string {
+	d := newDigester()
+	d.all = true
+	h := sha256.New()
+	sub := digester{h: h}
+	sub.string(salt)
+	sum := d.sum(reflect.ValueOf(p))
+	h.Write(sum[:])
+	for _, f := range files {
+		sub.string(f.Path)
+		s := f.Sum()
+		h.Write(s[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

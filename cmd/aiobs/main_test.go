@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -64,5 +66,29 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// TestGoBuildIDMatchesTheToolchain reads this test binary's build ID as the
+// render salt does and compares it with go tool buildid, where ELF is the
+// format.
+func TestGoBuildIDMatchesTheToolchain(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, ok := goBuildID(exe)
+	if !ok {
+		t.Skip("no ELF Go build ID note in", exe)
+	}
+	out, err := exec.Command("go", "tool", "buildid", exe).Output()
+	if err != nil {
+		t.Skipf("go tool buildid: %v", err)
+	}
+	if want := strings.TrimSpace(string(out)); id != want {
+		t.Errorf("build ID %q, go tool buildid says %q", id, want)
+	}
+	if _, ok := goBuildID("main_test.go"); ok {
+		t.Error("a Go source file has a build ID")
 	}
 }

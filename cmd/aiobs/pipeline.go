@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"io"
 	"os"
@@ -38,9 +39,10 @@ func compileDecisions(ctx context.Context, decisions string, maxTargets int) (*p
 // renderSalt identifies this binary's renderer in the keys the manifest
 // records: the module version when it names the code exactly (a release,
 // or a pseudo-version of a clean checkout), so that every machine running
-// that version records the same keys; otherwise the SHA-256 of the
-// executable itself, so that a rebuilt development binary never reuses
-// what another build rendered. "" (no reuse) when neither can be had.
+// that version records the same keys; otherwise the executable's Go build
+// ID, a hash of every input of the build, or failing that the SHA-256 of
+// the executable, so that a rebuilt development binary never reuses what
+// another build rendered. "" (no reuse) when none can be had.
 func renderSalt() string {
 	v := moduleVersion()
 	info, ok := debug.ReadBuildInfo()
@@ -58,6 +60,9 @@ func renderSalt() string {
 	exe, err := os.Executable()
 	if err != nil {
 		return ""
+	}
+	if id, ok := goBuildID(exe); ok {
+		return "aiobs build " + id
 	}
 	f, err := os.Open(exe)
 	if err != nil {
@@ -86,4 +91,27 @@ func cacheDir() string {
 		return ""
 	}
 	return filepath.Join(dir, "aiobs")
+}
+
+// goBuildID reads the build ID the Go linker leaves in an ELF executable's
+// .note.go.buildid section: a note named "Go" whose description is the ID.
+func goBuildID(exe string) (string, bool) {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	sec := f.Section(".note.go.buildid")
+	if sec == nil {
+		return "", false
+	}
+	note, err := sec.Data()
+	if err != nil || len(note) < 16 {
+		return "", false
+	}
+	nameSize, descSize := f.ByteOrder.Uint32(note[0:]), f.ByteOrder.Uint32(note[4:])
+	if nameSize != 4 || string(note[12:16]) != "Go\x00\x00" || uint64(len(note)) < 16+uint64(descSize) || descSize == 0 {
+		return "", false
+	}
+	return string(note[16 : 16+descSize]), true
 }

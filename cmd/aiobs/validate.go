@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aiobs/aiobs/compile/diag"
 	"github.com/aiobs/aiobs/compile/plan"
+	"github.com/aiobs/aiobs/render"
 	"github.com/aiobs/aiobs/render/write"
 	"github.com/aiobs/aiobs/validate"
 	"github.com/aiobs/aiobs/validate/live"
@@ -35,6 +37,7 @@ type validateFlags struct {
 	out       string
 	format    string
 
+	fresh          bool
 	grafanaURL     string
 	grafanaTimeout time.Duration
 	env            string
@@ -50,7 +53,13 @@ in one pass: datasource bindings, rule files through Prometheus's rulefmt and
 PromQL parser, Loki rule structure and RE2 patterns, the label taxonomy,
 metric names against the backend catalogues, and whether the output
 directory holds exactly what a fresh render would write. It reports all
-findings, not just the first, and writes nothing.
+findings, not just the first, and writes nothing to the output.
+
+Like render, validate reuses the files of unchanged units instead of
+rendering them again. When this same binary already found nothing wrong
+with the same decisions and output, it says so without running the checks
+again ("(cached)", as go test does); --fresh runs them anyway. The live
+check is never cached.
 
 Formats: text (default), json, and github (GitHub Actions annotations on the
 decision file and line).
@@ -75,6 +84,7 @@ that refuses the token, exits 3: nothing could be checked.
 	fl.StringVar(&f.decisions, flagDecisions, ".", "directory of .cue decision files")
 	fl.StringVar(&f.out, flagOut, "./out", "output directory to check for staleness")
 	fl.StringVar(&f.format, flagFormat, diag.FormatText, "findings format: text, json or github")
+	fl.BoolVar(&f.fresh, "fresh", false, "run every check even when this binary already passed the same decisions and output")
 	fl.StringVar(&f.grafanaURL, flagGrafanaURL, "", "also check the datasource bindings against this running Grafana (token from $"+envGrafanaToken+")")
 	fl.DurationVar(&f.grafanaTimeout, flagGrafanaTimeout, 10*time.Second, "how long the live check may wait for Grafana")
 	fl.StringVar(&f.env, flagEnv, "", "environment to check against --grafana-url (default: the one whose grafanaURL matches)")
@@ -89,21 +99,21 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		return err
 	}
 	var findings diag.List
-	p, files, err := compileAndRender(cmd.Context(), f.decisions)
+	p, err := compileDecisions(cmd.Context(), f.decisions, 0)
 	if l, ok := err.(diag.List); ok {
 		findings = l
 	} else if err != nil {
 		return err
-	} else {
-		findings = validate.Check(p, files)
-		stale, err := write.Check(f.out, files)
+	}
+	var files int
+	var cached bool
+	if p != nil {
+		var checked diag.List
+		checked, files, cached, err = checkOutput(p, f)
 		if err != nil {
 			return err
 		}
-		for _, path := range stale {
-			findings = append(findings, diag.Diagnostic{Rule: "OUTPUT_STALE", Severity: diag.Error, Artifact: path,
-				Msg: fmt.Sprintf("differs from a fresh render of %s; run 'aiobs render'", f.decisions)})
-		}
+		findings = append(findings, checked...)
 		if f.grafanaURL != "" {
 			l, err := checkLive(cmd.Context(), f, p)
 			if err != nil {
@@ -122,9 +132,62 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		return printed(exitFindings)
 	}
 	if f.format == diag.FormatText {
-		fmt.Fprintf(cmd.OutOrStdout(), "ok: %d artifacts valid and up to date\n", len(files))
+		note := ""
+		if cached {
+			note = " (cached)"
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "ok: %d artifacts valid and up to date%s\n", files, note)
 	}
 	return nil
+}
+
+// checkOutput renders the plan, reusing the unchanged units of the output
+// directory, and returns the findings of every check, staleness included,
+// and how many artifacts it checked. A plan and output that passed every
+// check before, with this same binary, pass again without the checks
+// running (cached is true then): the fingerprint covers all the checks read.
+func checkOutput(p *plan.Plan, f validateFlags) (findings diag.List, files int, cached bool, err error) {
+	cache := cacheDir()
+	s, err := write.Inspect(f.out, write.Options{CacheDir: cache})
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer s.Close()
+	salt := renderSalt()
+	r, err := render.RenderWith(p, render.Options{Salt: salt, Reuse: s.Reusable})
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if err := s.PutAll(r.Files); err != nil {
+		return nil, 0, false, err
+	}
+	stale, err := s.Changed()
+	if err != nil {
+		return nil, 0, false, err
+	}
+	for _, path := range stale {
+		findings = append(findings, diag.Diagnostic{Rule: "OUTPUT_STALE", Severity: diag.Error, Artifact: path,
+			Msg: fmt.Sprintf("differs from a fresh render of %s; run 'aiobs render'", f.decisions)})
+	}
+	stamp := ""
+	if cache != "" && salt != "" && len(stale) == 0 && !f.fresh {
+		stamp = filepath.Join(cache, "validated-"+render.Fingerprint(salt, p, r.Files))
+		if _, err := os.Stat(stamp); err == nil {
+			return nil, len(r.Files), true, nil
+		}
+	}
+	if err := s.Load(r.Files); err != nil {
+		return nil, 0, false, err
+	}
+	findings = append(findings, validate.Check(p, r.Files)...)
+	if stamp != "" && len(findings) == 0 {
+		// Best effort, like every cache write: a missing stamp only costs the
+		// next run the checks.
+		if os.MkdirAll(cache, 0o755) == nil {
+			os.WriteFile(stamp, nil, 0o644)
+		}
+	}
+	return findings, len(r.Files), false, nil
 }
 
 // checkLiveFlags rejects live-check flags that cannot work before anything

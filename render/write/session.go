@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/aiobs/aiobs/internal/parallel"
 )
 
 // Session is one Apply, Check or Diff fed a file at a time, so that a caller
@@ -127,6 +129,17 @@ func (s *Session) Close() {
 // Reusable is the package's Reusable on the tree the session read.
 func (s *Session) Reusable(keys []string) (map[string][]File, error) {
 	return reusable(s.old, keys, loadStatCache(s.opts.CacheDir, s.t.dir)), nil
+}
+
+// Load reads the bytes of the files Reusable returned, which have none.
+func (s *Session) Load(files []File) error {
+	errs := make([]error, len(files))
+	parallel.For(len(files), func(i int) {
+		if files[i].Reused != nil && files[i].Bytes == nil {
+			files[i].Bytes, errs[i] = s.old.read(files[i].Path)
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // Put adds one file of the new tree. A bad path, a second file at one path

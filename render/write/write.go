@@ -47,6 +47,7 @@
 package write
 
 import (
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/rogpeppe/go-internal/diff"
@@ -66,6 +67,14 @@ type File struct {
 	Key string
 	// Reused is set, and Bytes nil, on a file Reusable found unchanged.
 	Reused *Reused
+}
+
+// Sum is the SHA-256 of the file's bytes.
+func (f File) Sum() [32]byte {
+	if f.Reused != nil {
+		return f.Reused.sum
+	}
+	return sha256.Sum256(f.Bytes)
 }
 
 // size is the file's length in bytes.
@@ -121,7 +130,7 @@ func Apply(dir string, files []File, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer s.Close()
-	if err := s.putAll(files); err != nil {
+	if err := s.PutAll(files); err != nil {
 		return Result{}, err
 	}
 	return s.Commit()
@@ -161,14 +170,15 @@ func inspectWith(dir string, files []File) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.putAll(files); err != nil {
+	if err := s.PutAll(files); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Session) putAll(files []File) error {
+// PutAll puts each of files.
+func (s *Session) PutAll(files []File) error {
 	for _, f := range files {
 		if err := s.Put(f); err != nil {
 			return err
