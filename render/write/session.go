@@ -230,7 +230,7 @@ func (s *Session) write(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := wrapStage(name, writeFile(s.parent, path.Join(s.stager.to, name), data, 0o644)); err != nil {
+	if err := wrapStage(name, writeFile(s.stager.path(name), data, 0o644)); err != nil {
 		return err
 	}
 	return s.count(1)
@@ -263,7 +263,7 @@ func (s *Session) openStage() error {
 		return fmt.Errorf("create stage directory: %w", err)
 	}
 	s.parent, s.stage = parent, stage
-	s.stager = &stager{parent: parent, from: s.t.base, to: filepath.Base(stage), old: s.old, made: map[string]bool{".": true}}
+	s.stager = &stager{parent: parent, from: s.t.base, to: filepath.Base(stage), dir: stage, old: s.old, made: map[string]bool{".": true}}
 	return nil
 }
 
@@ -354,7 +354,7 @@ func (s *Session) Commit() (Result, error) {
 	if s.opts.FailAfter > 0 {
 		return Result{}, fmt.Errorf("simulated failure after staging all %d files", len(s.entries))
 	}
-	if err := writeFile(s.parent, path.Join(s.stager.to, ManifestName), manifest, 0o644); err != nil {
+	if err := writeFile(s.stager.path(ManifestName), manifest, 0o644); err != nil {
 		return Result{}, wrapStage(ManifestName, err)
 	}
 	s.stager.written = append(s.stager.written, ManifestName)
