@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # bench.sh measures aiobs as a user runs it and prints Markdown tables:
 #
-#   1. whole process (bin/aiobs under GNU time): render into an empty
-#      directory, render over an unchanged tree, render --check on it, and
-#      validate, at each size of a synthetic organisation (internal/synth,
-#      20 workloads per team, every workload in dev, staging and prod) and on
-#      the bundled example; median wall time, median peak RSS, CPU time;
+#   1. whole process (bin/aiobs under GNU time), at each size of a
+#      synthetic organisation (internal/synth, 20 workloads per team, every
+#      workload in dev, staging and prod) and on the bundled example:
+#        render into an empty directory (everything rendered and written),
+#        render over an unchanged tree (every unit reused),
+#        render after one workload's model changed (the pre-commit case),
+#        render --check on an unchanged tree, with the stat cache and
+#        without it (AIOBS_CACHE=off: a fresh CI clone, every file hashed),
+#        validate, remembered ("cached") and with --fresh;
+#      median wall time, median peak RSS, CPU time;
 #   2. how time and memory grow from one size to the next (the issue's
-#      "10x the workloads costs at most 11x" check);
+#      "10x the workloads costs at most 11x" check), for render into an
+#      empty directory and over an unchanged tree;
 #   3. what the rendered rules cost Prometheus and Loki (rulecost);
 #   4. with GOBENCH=1, the Go benchmarks of every stage (go test -bench),
 #      one row per benchmark with the median of COUNT runs.
@@ -21,7 +27,8 @@
 #   GOBENCH=0       1 also runs the Go benchmarks of every stage
 #   GOBENCH_SIZES=10,100  synthetic sizes of the Go benchmarks (minutes per size)
 #   COUNT=5         go test -count for GOBENCH
-#   BENCH_DIR=.aiobs-bench  where organisations, outputs and raw results go
+#   BENCH_DIR=.aiobs-bench  where organisations, outputs, the cache and raw
+#                           results go
 #
 # Timings on a shared machine are noisy: compare medians and CPU time, and
 # ratios rather than absolute numbers. Nothing here asserts a target.
@@ -46,6 +53,8 @@ fi
 
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+# A cache of its own, so that what the user's renders left does not count.
+export AIOBS_CACHE=$BENCH_DIR/cache
 BIN=$PWD/bin/aiobs
 $GO build -o "$BIN" ./cmd/aiobs
 
@@ -76,6 +85,10 @@ measure() {
   printf '%s\n' "${ROWS[-1]}" >&2
 }
 
+# flip toggles a -b suffix on the first model a decision file names, so each
+# run of a measurement sees one workload changed.
+flip() { perl -0pi -e 's/(model:\s*")([^"]*?)(-b)?"/$1.$2.($3?"":"-b")."\""/e' "$1"; }
+
 # describe DIR prints "files, MB" of a rendered tree.
 describe() { find "$1" -type f | wc -l | tr -d ' '; du -sm "$1" | cut -f1; }
 
@@ -84,17 +97,19 @@ describe() { find "$1" -type f | wc -l | tr -d ' '; du -sm "$1" | cut -f1; }
 INPUTS=(example)
 for n in "${SIZES[@]}"; do INPUTS+=("$n"); done
 
-declare -A WALL RSS
+declare -A WALL RSS UWALL URSS
 SHAPES=()
 for input in "${INPUTS[@]}"; do
+  decisions=$BENCH_DIR/org-$input
+  rm -rf "$decisions" "$AIOBS_CACHE"
   if [ "$input" = example ]; then
-    decisions=$PWD/examples
+    cp -r examples "$decisions"
     name=example
+    changed=$decisions/assistants.cue
   else
-    decisions=$BENCH_DIR/org-$input
     name="workloads=$input"
-    rm -rf "$decisions"
     $GO run ./internal/synth/cmd/synth -workloads "$input" -out "$decisions"
+    changed=$(ls "$decisions"/team-*.cue | head -n 1)
   fi
   out=$BENCH_DIR/out-$input
   reps=$REPEAT
@@ -102,10 +117,23 @@ for input in "${INPUTS[@]}"; do
   measure "$name | render (empty dir)" "rm -rf '$out'" "$BIN" render --max-bytes 0 --decisions "$decisions" --out "$out"
   WALL[$input]=$(echo "${ROWS[-1]}" | awk -F'|' '{print $4}')
   RSS[$input]=$(echo "${ROWS[-1]}" | awk -F'|' '{print $5}')
+  # The stat cache leaves out files written in the last two seconds; a
+  # first unchanged render records the rest.
+  sleep 2.1
+  "$BIN" render --max-bytes 0 --decisions "$decisions" --out "$out" >/dev/null
   measure "$name | render (unchanged)" ":" "$BIN" render --max-bytes 0 --decisions "$decisions" --out "$out"
+  UWALL[$input]=$(echo "${ROWS[-1]}" | awk -F'|' '{print $4}')
+  URSS[$input]=$(echo "${ROWS[-1]}" | awk -F'|' '{print $5}')
+  measure "$name | render (one workload changed)" "flip '$changed'" "$BIN" render --max-bytes 0 --decisions "$decisions" --out "$out"
+  if (( reps % 2 )); then flip "$changed"; fi
+  sleep 2.1
+  "$BIN" render --max-bytes 0 --decisions "$decisions" --out "$out" >/dev/null
   measure "$name | render --check (unchanged)" ":" "$BIN" render --check --max-bytes 0 --decisions "$decisions" --out "$out"
+  measure "$name | render --check (unchanged, no cache)" ":" env AIOBS_CACHE=off "$BIN" render --check --max-bytes 0 --decisions "$decisions" --out "$out"
   if [ "$VALIDATE" = all ] || { [ "$VALIDATE" = example ] && [ "$input" = example ]; }; then
-    measure "$name | validate" ":" "$BIN" validate --decisions "$decisions" --out "$out"
+    "$BIN" validate --decisions "$decisions" --out "$out" >/dev/null
+    measure "$name | validate (cached)" ":" "$BIN" validate --decisions "$decisions" --out "$out"
+    measure "$name | validate --fresh" ":" "$BIN" validate --fresh --decisions "$decisions" --out "$out"
   fi
   read -r files mb < <(describe "$out" | paste -sd' ')
   SHAPES+=("| $name | $files | $mb |")
@@ -122,20 +150,26 @@ echo "| input | output files | output MiB |"
 echo "| --- | ---: | ---: |"
 printf '%s\n' "${SHAPES[@]}"
 
-if [ ${#SIZES[@]} -gt 1 ]; then
+# growth TITLE WALLS RSSES prints how cost grows from one size to the next.
+growth() {
+  local -n walls=$2 rsses=$3
   echo
-  echo "### Growth of render (empty dir): cost ratio per workload ratio (linear = 1.00)"
+  echo "### Growth of $1: cost ratio per workload ratio (linear = 1.00)"
   echo
   echo "| from | to | workloads × | wall × | RSS × | wall × per workload × |"
   echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
-  prev=
+  local prev= n
   for n in "${SIZES[@]}"; do
     if [ -n "$prev" ]; then
-      awk -v a="$prev" -v b="$n" -v wa="${WALL[$prev]}" -v wb="${WALL[$n]}" -v ra="${RSS[$prev]}" -v rb="${RSS[$n]}" \
+      awk -v a="$prev" -v b="$n" -v wa="${walls[$prev]}" -v wb="${walls[$n]}" -v ra="${rsses[$prev]}" -v rb="${rsses[$n]}" \
         'BEGIN {k=b/a; printf "| %d | %d | %.1f | %.2f | %.2f | %.2f |\n", a, b, k, wb/wa, rb/ra, (wb/wa)/k}'
     fi
     prev=$n
   done
+}
+if [ ${#SIZES[@]} -gt 1 ]; then
+  growth "render (empty dir)" WALL RSS
+  growth "render (unchanged)" UWALL URSS
 fi
 
 echo
