@@ -109,7 +109,8 @@ for input in "${INPUTS[@]}"; do
   else
     name="workloads=$input"
     $GO run ./internal/synth/cmd/synth -workloads "$input" -out "$decisions"
-    changed=$(ls "$decisions"/team-*.cue | head -n 1)
+    teams=("$decisions"/team-*.cue)
+    changed=${teams[0]}
   fi
   out=$BENCH_DIR/out-$input
   reps=$REPEAT

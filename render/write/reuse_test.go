@@ -207,11 +207,11 @@ func TestStatCacheSkipsRacyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := entryOf(info, [32]byte{}, time.Now()); ok {
+	if _, ok := entryOf(info, [32]byte{}, time.Now(), nil); ok {
 		t.Error("a file changed just now was recorded")
 	}
 	if _, _, ok := fileID(info); ok {
-		if _, ok := entryOf(info, [32]byte{}, time.Now().Add(time.Hour)); !ok {
+		if _, ok := entryOf(info, [32]byte{}, time.Now().Add(time.Hour), nil); !ok {
 			t.Error("an old enough file was not recorded")
 		}
 	}
@@ -274,4 +274,54 @@ func TestSessionTakesFilesConcurrently(t *testing.T) {
 	if left := siblings(t, dir); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
+}
+
+// TestStatCacheKeepsLinkedFiles commits a change next to unchanged files:
+// linking refreshes their change time, yet the commit records them, so the
+// next Reusable trusts them without hashing; the file just written is left
+// to be hashed.
+func TestStatCacheKeepsLinkedFiles(t *testing.T) {
+	if _, _, ok := fileID(mustStat(t, t.TempDir())); !ok {
+		t.Skip("no inode and change time on this platform")
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	cache := t.TempDir()
+	opts := Options{CacheDir: cache}
+	if _, err := Apply(dir, keyedFiles("a/one.json", "k1", "one", "b/two.json", "k2", "two"), opts); err != nil {
+		t.Fatal(err)
+	}
+	// Age the files past the racy window, as minutes of editing would.
+	old := time.Now().Add(-time.Hour)
+	for _, p := range []string{"a/one.json", "b/two.json"} {
+		if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reused, err := Reusable(dir, []string{"k1"}, cache)
+	if err != nil || len(reused["k1"]) != 1 {
+		t.Fatalf("Reusable: %v %v", reused, err)
+	}
+	if _, err := Apply(dir, append(reused["k1"], keyedFiles("b/two.json", "k3", "new")...), opts); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	stats := loadStatCache(cache, abs)
+	if _, ok := stats["a/one.json"]; !ok {
+		t.Errorf("the linked file was not recorded: %v", stats)
+	}
+	if _, ok := stats["b/two.json"]; ok {
+		t.Errorf("the file written just now was recorded")
+	}
+	if e, ok := stats["a/one.json"]; ok && !e.matches(mustStat(t, filepath.Join(dir, "a/one.json")), e.SHA256) {
+		t.Errorf("the recorded entry does not match the file")
+	}
+}
+
+func mustStat(t *testing.T, name string) os.FileInfo {
+	t.Helper()
+	info, err := os.Lstat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
 }

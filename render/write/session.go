@@ -326,10 +326,7 @@ func (s *Session) Commit() (Result, error) {
 	}
 	if s.old.exists() && s.stager == nil && len(res.Written) == 0 && len(res.Pruned) == 0 &&
 		bytes.Equal(manifest, s.old.manifest) && s.allLinked() {
-		s.saveStats(func(name string) (os.FileInfo, bool) {
-			n, ok := s.old.nodes[name]
-			return n.info, ok
-		})
+		s.saveStats(s.oldStat, func(entry) bool { return true })
 		return res, nil
 	}
 	if err := s.openStage(); err != nil {
@@ -371,7 +368,7 @@ func (s *Session) Commit() (Result, error) {
 	s.saveStats(func(name string) (os.FileInfo, bool) {
 		info, err := os.Lstat(filepath.Join(s.t.dir, filepath.FromSlash(name)))
 		return info, err == nil
-	})
+	}, func(entry) bool { return true })
 	return res, nil
 }
 
@@ -384,13 +381,21 @@ func (s *Session) allLinked() bool {
 	return true
 }
 
+// oldStat is how the scan found name.
+func (s *Session) oldStat(name string) (os.FileInfo, bool) {
+	n, ok := s.old.nodes[name]
+	return n.info, ok
+}
+
 // Changed is what Check reports: the paths, sorted, of files that are
-// changed or missing, and of owned files that are no longer produced.
+// changed or missing, and of owned files that are no longer produced. It
+// records the files found unchanged in the stat cache, as Apply would.
 func (s *Session) Changed() ([]string, error) {
 	res, _, _, err := s.settle()
 	if err != nil {
 		return nil, err
 	}
+	s.saveStats(s.oldStat, func(e entry) bool { return !e.changed })
 	names := slices.Concat(res.Written, res.Pruned)
 	slices.Sort(names)
 	return names, nil
@@ -427,16 +432,29 @@ func oldName(old *tree, name string) string {
 	return "/dev/null"
 }
 
-// saveStats records the new tree's files in the stat cache.
-func (s *Session) saveStats(stat func(string) (os.FileInfo, bool)) {
+// saveStats records the stat cache. stat says how each file of the new
+// tree looks now; only those for which keep is true are recorded. Files a
+// commit linked from the old tree carry the old tree's stat as what they
+// were verified as (see entryOf).
+func (s *Session) saveStats(stat func(string) (os.FileInfo, bool), keep func(entry) bool) {
 	if s.opts.CacheDir == "" {
 		return
 	}
-	paths := make([]string, len(s.entries))
-	sumOf := make(map[string][32]byte, len(s.entries))
-	for i, e := range s.entries {
-		paths[i] = e.path
-		sumOf[e.path] = e.sum
+	var paths []string
+	byPath := make(map[string]entry, len(s.entries))
+	for _, e := range s.entries {
+		if keep(e) {
+			paths = append(paths, e.path)
+			byPath[e.path] = e
+		}
 	}
-	saveStatCache(s.opts.CacheDir, s.t.dir, paths, stat, func(name string) [32]byte { return sumOf[name] })
+	saveStatCache(s.opts.CacheDir, s.t.dir, paths, stat,
+		func(name string) [32]byte { return byPath[name].sum },
+		func(name string) os.FileInfo {
+			// Only a committed tree has files this session linked.
+			if !s.done || !byPath[name].link {
+				return nil
+			}
+			return s.old.nodes[name].info
+		})
 }

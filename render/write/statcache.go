@@ -61,11 +61,21 @@ func loadStatCache(cacheDir, dir string) map[string]statEntry {
 
 // entryOf describes info and sum as the cache records them; ok is false
 // where the platform gives no inode and change time, or the file changed
-// too recently to be trusted by its stat alone.
-func entryOf(info fs.FileInfo, sum [32]byte, now time.Time) (statEntry, bool) {
+// too recently to be trusted by its stat alone. linked, when not nil, is
+// how the file looked when it was verified before Apply hard-linked it into
+// the new tree: linking changes a file's change time and nothing else, so
+// a file whose inode, size and modification time are still those of
+// linked is trusted despite its fresh change time.
+func entryOf(info fs.FileInfo, sum [32]byte, now time.Time, linked fs.FileInfo) (statEntry, bool) {
 	inode, ctime, ok := fileID(info)
-	if !ok || now.Sub(ctime) < racyWindow || now.Sub(info.ModTime()) < racyWindow {
+	if !ok || now.Sub(info.ModTime()) < racyWindow {
 		return statEntry{}, false
+	}
+	if now.Sub(ctime) < racyWindow {
+		before, _, ok := fileID(linked)
+		if linked == nil || !ok || before != inode || linked.Size() != info.Size() || !linked.ModTime().Equal(info.ModTime()) {
+			return statEntry{}, false
+		}
 	}
 	return statEntry{Size: info.Size(), MTime: info.ModTime().UnixNano(), CTime: ctime.UnixNano(),
 		Inode: inode, SHA256: hex.EncodeToString(sum[:])}, true
@@ -80,8 +90,8 @@ func (e statEntry) matches(info fs.FileInfo, sha256 string) bool {
 
 // saveStatCache records files of dir, best effort: a cache that cannot be
 // written costs the next render time, not correctness. stat returns a
-// file's lstat information, sum its SHA-256.
-func saveStatCache(cacheDir, dir string, paths []string, stat func(string) (fs.FileInfo, bool), sum func(string) [32]byte) {
+// file's lstat information, sum its SHA-256, linked what entryOf needs.
+func saveStatCache(cacheDir, dir string, paths []string, stat func(string) (fs.FileInfo, bool), sum func(string) [32]byte, linked func(string) fs.FileInfo) {
 	if cacheDir == "" {
 		return
 	}
@@ -89,7 +99,7 @@ func saveStatCache(cacheDir, dir string, paths []string, stat func(string) (fs.F
 	c := statCache{Dir: dir, Files: make(map[string]statEntry, len(paths))}
 	for _, p := range paths {
 		if info, ok := stat(p); ok {
-			if e, ok := entryOf(info, sum(p), now); ok {
+			if e, ok := entryOf(info, sum(p), now, linked(p)); ok {
 				c.Files[p] = e
 			}
 		}

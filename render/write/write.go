@@ -1,8 +1,11 @@
 // Package write puts rendered artifacts on disk. Apply makes an output directory
 // hold exactly a given set of files, plus whatever the user keeps there that aiobs
 // does not own; Check and Diff say what Apply would change without writing
-// anything. The package knows nothing about what the files contain: render
-// produces them and the CLI chooses the directory.
+// anything. A Session does each of them file by file (Begin or Inspect, Put from
+// any goroutine, then Commit, Changed or Diff), so that a caller never holds the
+// whole output; Apply, Check and Diff are sessions given a slice. The package
+// knows nothing about what the files contain: render produces them and the CLI
+// chooses the directory.
 //
 // # Ownership
 //
@@ -24,8 +27,9 @@
 //
 // Apply never edits the output directory in place. Holding an exclusive lock
 // (.<base>.aiobs.lock next to the directory), it builds the complete new tree in a
-// sibling stage directory (.<base>.aiobs-stage-*), hard-linking foreign and
-// unchanged files in from the current tree and writing the rest, and fsyncs it.
+// sibling stage directory (.<base>.aiobs-stage-*), writing each changed file as it
+// is Put and, at Commit, hard-linking foreign and unchanged files in from the
+// current tree; then it makes the stage durable.
 // It then swaps it in with two renames, the output directory to .<base>.aiobs-old-*
 // and the stage to the output directory's name; that second rename, made durable
 // by an fsync of the parent, is the commit point. A failure or kill before it
