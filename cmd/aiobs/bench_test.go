@@ -11,9 +11,11 @@ import (
 
 // BenchmarkMain times whole commands in-process, as a user runs them:
 // render into a fresh directory (every file written), render again over an
-// unchanged tree (every file compared, none written), render --check, and
-// validate.
+// unchanged tree (every unit reused), the same with --fresh (every unit
+// rendered and compared, none written), render --check, and validate, as
+// remembered and with --fresh. The cache is the benchmark's own.
 func BenchmarkMain(b *testing.B) {
+	b.Setenv("AIOBS_CACHE", b.TempDir())
 	for _, c := range synthtest.Cases(b) {
 		dir := synthtest.Dir(b, c)
 		b.Run("cmd=render/"+c.Name, func(b *testing.B) {
@@ -38,6 +40,14 @@ func BenchmarkMain(b *testing.B) {
 			}
 			stop()
 		})
+		b.Run("cmd=render-unchanged-fresh/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			stop := benchcpu.Start(b)
+			for b.Loop() {
+				mustRun(b, "render", "--fresh", "--decisions", dir, "--out", out)
+			}
+			stop()
+		})
 		b.Run("cmd=render-check/"+c.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			stop := benchcpu.Start(b)
@@ -46,14 +56,16 @@ func BenchmarkMain(b *testing.B) {
 			}
 			stop()
 		})
-		b.Run("cmd=validate/"+c.Name, func(b *testing.B) {
-			b.ReportAllocs()
-			stop := benchcpu.Start(b)
-			for b.Loop() {
-				mustRun(b, "validate", "--decisions", dir, "--out", out)
-			}
-			stop()
-		})
+		for name, args := range map[string][]string{"validate": nil, "validate-fresh": {"--fresh"}} {
+			b.Run("cmd="+name+"/"+c.Name, func(b *testing.B) {
+				b.ReportAllocs()
+				stop := benchcpu.Start(b)
+				for b.Loop() {
+					mustRun(b, append([]string{"validate", "--decisions", dir, "--out", out}, args...)...)
+				}
+				stop()
+			})
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aiobs/aiobs/internal/synth/benchcpu"
 	"github.com/aiobs/aiobs/internal/synth/synthtest"
@@ -73,6 +74,46 @@ func BenchmarkCheck(b *testing.B) {
 			}
 			stop()
 		})
+	}
+}
+
+// BenchmarkReusable times finding the reusable files of an unchanged tree:
+// every file hashed (no cache), and every file vouched for by its stat.
+func BenchmarkReusable(b *testing.B) {
+	for _, c := range synthtest.Cases(b) {
+		files := rendered(b, c)
+		var keys []string
+		for i := range files {
+			files[i].Key = strconv.Itoa(i / 6) // about a target's worth of files per key
+			if i%6 == 0 {
+				keys = append(keys, files[i].Key)
+			}
+		}
+		dir := filepath.Join(b.TempDir(), "out")
+		cache := b.TempDir()
+		if _, err := write.Apply(dir, files, write.Options{}); err != nil {
+			b.Fatal(err)
+		}
+		for name, cacheDir := range map[string]string{"cache=none": "", "cache=stat": cache} {
+			b.Run(name+"/"+c.Name, func(b *testing.B) {
+				if cacheDir != "" {
+					// Let the files age past the racy window, then record them.
+					time.Sleep(2100 * time.Millisecond)
+					if _, err := write.Apply(dir, files, write.Options{CacheDir: cacheDir}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportAllocs()
+				stop := benchcpu.Start(b)
+				for b.Loop() {
+					reused, err := write.Reusable(dir, keys, cacheDir)
+					if err != nil || len(reused) != len(keys) {
+						b.Fatalf("reused %d of %d keys: %v", len(reused), len(keys), err)
+					}
+				}
+				stop()
+			})
+		}
 	}
 }
 

@@ -203,12 +203,25 @@ func TestStatCache(t *testing.T) {
 }
 
 func TestStatCacheSkipsRacyFiles(t *testing.T) {
-	info, err := os.Lstat(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	name := filepath.Join(t.TempDir(), "f")
+	put(t, name, "x")
+	info := mustStat(t, name)
 	if _, ok := entryOf(info, [32]byte{}, time.Now(), nil); ok {
 		t.Error("a file changed just now was recorded")
+	}
+	// Contents written long ago, metadata (a link, a chmod) just now.
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(name, old, old); err != nil {
+		t.Fatal(err)
+	}
+	info = mustStat(t, name)
+	if _, _, ok := fileID(info); ok {
+		if _, ok := entryOf(info, [32]byte{}, time.Now(), nil); ok {
+			t.Error("a file whose change time is fresh was recorded")
+		}
+		if _, ok := entryOf(info, [32]byte{}, time.Now(), info); !ok {
+			t.Error("a linked file as verified was not recorded")
+		}
 	}
 	if _, _, ok := fileID(info); ok {
 		if _, ok := entryOf(info, [32]byte{}, time.Now().Add(time.Hour), nil); !ok {

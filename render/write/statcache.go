@@ -72,8 +72,11 @@ func entryOf(info fs.FileInfo, sum [32]byte, now time.Time, linked fs.FileInfo) 
 		return statEntry{}, false
 	}
 	if now.Sub(ctime) < racyWindow {
+		if linked == nil {
+			return statEntry{}, false
+		}
 		before, _, ok := fileID(linked)
-		if linked == nil || !ok || before != inode || linked.Size() != info.Size() || !linked.ModTime().Equal(info.ModTime()) {
+		if !ok || before != inode || linked.Size() != info.Size() || !linked.ModTime().Equal(info.ModTime()) {
 			return statEntry{}, false
 		}
 	}
