@@ -116,6 +116,9 @@ func start(t target, opts Options, apply bool, unlock func()) (*Session, error) 
 
 // Close ends the session; see Session.
 func (s *Session) Close() {
+	if s.stager != nil {
+		s.stager.close()
+	}
 	if s.stage != "" && !s.done {
 		os.RemoveAll(s.stage)
 	}
@@ -360,6 +363,7 @@ func (s *Session) Commit() (Result, error) {
 	}
 	// Some systems (Windows) cannot rename a directory that is open.
 	hadOld := s.old.exists()
+	s.stager.close()
 	s.old.close()
 	if err := s.t.swap(s.stage, hadOld); err != nil {
 		return Result{}, err

@@ -178,8 +178,9 @@ type stager struct {
 	from, to string // base names of the current output and of the stage
 	dir      string // the stage's own path, which only this process writes in
 	old      *tree
-	made     map[string]bool // directories created in the stage, "." included
-	written  []string        // files written or copied into the stage, not linked
+	made     map[string]bool     // directories created in the stage, "." included
+	written  []string            // files written or copied into the stage, not linked
+	oldDirs  map[string]*os.File // directories of the old tree opened for link
 }
 
 // carry puts the old tree's entry at name into the stage as it is: a hard link
@@ -191,7 +192,7 @@ func (s *stager) carry(name string) error {
 	if err := s.mkdirAll(path.Dir(name)); err != nil {
 		return err
 	}
-	err := s.parent.Link(path.Join(s.from, name), path.Join(s.to, name))
+	err := s.link(name)
 	if err == nil {
 		return nil
 	}
