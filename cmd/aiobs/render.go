@@ -85,9 +85,10 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 		return err
 	}
 	defer s.Close()
-	opts := render.Options{Sink: s.Put}
+	// --fresh renders every unit but still records keys, so that the next
+	// render can reuse again.
+	opts := render.Options{Sink: s.Put, Salt: renderSalt()}
 	if !f.fresh {
-		opts.Salt = renderSalt()
 		opts.Reuse = s.Reusable
 	}
 	r, err := render.RenderWith(p, opts)
