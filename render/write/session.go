@@ -36,7 +36,6 @@ type Session struct {
 	entries []entry
 	seen    map[string]bool
 	folded  map[string]string
-	errs    []error
 	bytes   int64
 	staged  int
 	diffs   map[string][]byte // Diff: the unified diff of each changed file

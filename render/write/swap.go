@@ -219,15 +219,6 @@ func (s *stager) carry(name string) error {
 	return wrapStage(name, err)
 }
 
-// write creates a new file in the stage.
-func (s *stager) write(name string, data []byte) error {
-	if err := s.mkdirAll(path.Dir(name)); err != nil {
-		return err
-	}
-	s.written = append(s.written, name)
-	return wrapStage(name, writeFile(s.path(name), data, 0o644))
-}
-
 func (s *stager) mkdirAll(dir string) error {
 	if s.made[dir] {
 		return nil
