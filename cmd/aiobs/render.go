@@ -77,6 +77,7 @@ func runRender(cmd *cobra.Command, f renderFlags) error {
 	wopts := write.Options{Version: moduleVersion(), MaxFiles: f.maxFiles, MaxBytes: f.maxBytes, CacheDir: cacheDir()}
 	var s *write.Session
 	if f.check || f.diff {
+		wopts.Diff = f.diff
 		s, err = write.Inspect(f.out, wopts)
 	} else {
 		s, err = write.Begin(f.out, wopts)

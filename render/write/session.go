@@ -79,13 +79,13 @@ func Begin(dir string, opts Options) (*Session, error) {
 }
 
 // Inspect starts a Check or Diff of dir. It takes no lock and changes
-// nothing; of opts only CacheDir, for Reusable, matters.
+// nothing; of opts only CacheDir, for Reusable, and Diff matter.
 func Inspect(dir string, opts Options) (*Session, error) {
 	t, err := newTarget(dir)
 	if err != nil {
 		return nil, err
 	}
-	return start(t, Options{CacheDir: opts.CacheDir}, false, func() {})
+	return start(t, Options{CacheDir: opts.CacheDir, Diff: opts.Diff}, false, func() {})
 }
 
 // Len is the number of files Put so far.
@@ -173,7 +173,7 @@ func (s *Session) Put(f File) error {
 		if err := s.write(f.Path, f.Bytes); err != nil {
 			return err
 		}
-	case !s.apply && e.changed:
+	case s.opts.Diff && e.changed:
 		s.mu.Lock()
 		s.diffs[f.Path] = unified(oldName(s.old, f.Path), before, "b/"+f.Path, f.Bytes)
 		s.mu.Unlock()
@@ -405,7 +405,11 @@ func (s *Session) Changed() ([]string, error) {
 }
 
 // Diff is what Diff returns: a unified diff of every change, sorted by path.
+// The session must have been started with Options.Diff.
 func (s *Session) Diff() ([]byte, error) {
+	if !s.opts.Diff {
+		return nil, errors.New("internal error: Diff on a session started without Options.Diff")
+	}
 	res, _, _, err := s.settle()
 	if err != nil {
 		return nil, err

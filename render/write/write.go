@@ -102,6 +102,9 @@ type Options struct {
 	// more files or more bytes in all; 0 means no limit.
 	MaxFiles int
 	MaxBytes int64
+	// Diff makes an inspecting session keep a unified diff of each changed
+	// file as it is Put, for Session.Diff; Check has no use for them.
+	Diff bool
 	// CacheDir, when set, is where Apply records what the files it leaves look
 	// like (see statCache), so that Reusable, given the same directory, can
 	// skip hashing files nobody touched since.
@@ -145,7 +148,7 @@ func Apply(dir string, files []File, opts Options) (Result, error) {
 // prune them). It returns the errors Apply would (bad paths, foreign files in the
 // way) and writes nothing.
 func Check(dir string, files []File) ([]string, error) {
-	s, err := inspectWith(dir, files)
+	s, err := inspectWith(dir, files, Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +159,7 @@ func Check(dir string, files []File) ([]string, error) {
 // Diff returns a unified diff, a/ and b/ style and sorted by path, of what Apply
 // would change in dir; it is empty when nothing would. It writes nothing.
 func Diff(dir string, files []File) ([]byte, error) {
-	s, err := inspectWith(dir, files)
+	s, err := inspectWith(dir, files, Options{Diff: true})
 	if err != nil {
 		return nil, err
 	}
@@ -165,12 +168,12 @@ func Diff(dir string, files []File) ([]byte, error) {
 }
 
 // inspectWith is an inspecting session that has been given files.
-func inspectWith(dir string, files []File) (*Session, error) {
+func inspectWith(dir string, files []File, opts Options) (*Session, error) {
 	files, err := validateFiles(files)
 	if err != nil {
 		return nil, err
 	}
-	s, err := Inspect(dir, Options{})
+	s, err := Inspect(dir, opts)
 	if err != nil {
 		return nil, err
 	}
