@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -169,10 +171,14 @@ func checkOutput(p *plan.Plan, f validateFlags) (findings diag.List, files int, 
 		findings = append(findings, diag.Diagnostic{Rule: "OUTPUT_STALE", Severity: diag.Error, Artifact: path,
 			Msg: fmt.Sprintf("differs from a fresh render of %s; run 'aiobs render'", f.decisions)})
 	}
-	stamp := ""
-	if cache != "" && salt != "" && len(stale) == 0 && !f.fresh {
-		stamp = filepath.Join(cache, "validated-"+render.Fingerprint(salt, p, r.Files))
-		if _, err := os.Stat(stamp); err == nil {
+	// One stamp per output directory, holding the fingerprint of the last
+	// clean validation of it, so the cache does not grow with every edit.
+	stamp, fingerprint := "", ""
+	if abs, err := filepath.Abs(f.out); err == nil && cache != "" && salt != "" && len(stale) == 0 && !f.fresh {
+		sum := sha256.Sum256([]byte(abs))
+		stamp = filepath.Join(cache, "validated-"+hex.EncodeToString(sum[:16]))
+		fingerprint = render.Fingerprint(salt, p, r.Files)
+		if last, err := os.ReadFile(stamp); err == nil && string(last) == fingerprint {
 			return nil, len(r.Files), true, nil
 		}
 	}
@@ -184,7 +190,7 @@ func checkOutput(p *plan.Plan, f validateFlags) (findings diag.List, files int, 
 		// Best effort, like every cache write: a missing stamp only costs the
 		// next run the checks.
 		if os.MkdirAll(cache, 0o755) == nil {
-			os.WriteFile(stamp, nil, 0o644)
+			os.WriteFile(stamp, []byte(fingerprint), 0o644)
 		}
 	}
 	return findings, len(r.Files), false, nil
