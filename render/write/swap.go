@@ -176,7 +176,7 @@ func (t target) rollback(old string) error {
 type stager struct {
 	parent   *os.Root
 	from, to string // base names of the current output and of the stage
-	dir      string // the stage's own path, which only this process writes in
+	dir      string // the stage's own path, which only this process writes in, so plain paths are safe there
 	old      *tree
 	made     map[string]bool     // directories created in the stage, "." included
 	written  []string            // files written or copied into the stage, not linked
@@ -227,7 +227,7 @@ func (s *stager) mkdirAll(dir string) error {
 		return err
 	}
 	// Final modes are set in finish, so a read-only directory can still be filled.
-	if err := s.parent.Mkdir(path.Join(s.to, dir), 0o700); err != nil {
+	if err := os.Mkdir(s.path(dir), 0o700); err != nil {
 		return wrapStage(dir, err)
 	}
 	s.made[dir] = true
@@ -241,7 +241,7 @@ func (s *stager) finish(stage string) error {
 		return err
 	}
 	for _, dir := range slices.Sorted(maps.Keys(s.made)) {
-		if err := s.parent.Chmod(path.Join(s.to, dir), s.old.dirMode(dir)); err != nil {
+		if err := os.Chmod(s.path(dir), s.old.dirMode(dir)); err != nil {
 			return wrapStage(dir, err)
 		}
 		if err := syncDir(filepath.Join(stage, filepath.FromSlash(dir))); err != nil {
