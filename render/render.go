@@ -194,11 +194,8 @@ func unitsOf(p *plan.Plan, salt string) []unit {
 		})
 	}
 	for _, env := range p.Environments {
-		for _, team := range p.Teams {
-			targets := grafana.TeamTargets(p, env, team)
-			if len(targets) == 0 {
-				continue
-			}
+		for _, tt := range grafana.TeamsIn(p, env) {
+			team, targets := tt.Team, tt.Targets
 			parts := [][32]byte{}
 			if salt != "" {
 				parts = append(parts, d.sum(reflect.ValueOf(env)), d.sum(reflect.ValueOf(team)))

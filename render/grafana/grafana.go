@@ -62,10 +62,8 @@ func Render(p *plan.Plan) ([]write.File, error) {
 		for _, t := range p.TargetsIn(env.Name) {
 			units = append(units, func() ([]write.File, diag.List, error) { return WorkloadFiles(t, &p.Standard) })
 		}
-		for _, team := range p.Teams {
-			if targets := TeamTargets(p, env, team); len(targets) > 0 {
-				units = append(units, func() ([]write.File, diag.List, error) { return CostFiles(env, team, targets, &p.Standard) })
-			}
+		for _, tt := range TeamsIn(p, env) {
+			units = append(units, func() ([]write.File, diag.List, error) { return CostFiles(env, tt.Team, tt.Targets, &p.Standard) })
 		}
 		units = append(units, func() ([]write.File, diag.List, error) { return EnvironmentFiles(env, &p.Standard) })
 	}
@@ -100,14 +98,23 @@ func WorkloadFiles(t *plan.Target, std *plan.Standard) ([]write.File, diag.List,
 	return workloadBoard(t, std).files()
 }
 
-// TeamTargets are the targets of a team in one environment, in plan
+// TeamTargets is a team and its targets in one environment, in plan
 // order: what its cost dashboard shows.
-func TeamTargets(p *plan.Plan, env *plan.Environment, team *plan.Team) []*plan.Target {
-	var out []*plan.Target
+type TeamTargets struct {
+	Team    *plan.Team
+	Targets []*plan.Target
+}
+
+// TeamsIn groups the targets of an environment by team, in plan order;
+// a team with no target there is left out.
+func TeamsIn(p *plan.Plan, env *plan.Environment) []TeamTargets {
+	var out []TeamTargets
 	for _, t := range p.TargetsIn(env.Name) {
-		if t.Team.Name == team.Name {
-			out = append(out, t)
+		// Targets are sorted by team, so a team's targets are adjacent.
+		if n := len(out); n == 0 || out[n-1].Team.Name != t.Team.Name {
+			out = append(out, TeamTargets{Team: t.Team})
 		}
+		out[len(out)-1].Targets = append(out[len(out)-1].Targets, t)
 	}
 	return out
 }
@@ -115,11 +122,17 @@ func TeamTargets(p *plan.Plan, env *plan.Environment, team *plan.Team) []*plan.T
 // CostFiles renders a team's cost dashboard in one environment, and its
 // ConfigMap, from the team's targets there.
 func CostFiles(env *plan.Environment, team *plan.Team, targets []*plan.Target, std *plan.Standard) ([]write.File, diag.List, error) {
+	return costBoard(env, team, costContexts(targets, std)).files()
+}
+
+// costContexts are the panel contexts of a cost dashboard's targets, with
+// the model and the cost decision fixed per panel.
+func costContexts(targets []*plan.Target, std *plan.Standard) []*panels.Context {
 	contexts := make([]*panels.Context, len(targets))
 	for i, t := range targets {
 		contexts[i] = &panels.Context{Target: t, Standard: std, Fixed: true}
 	}
-	return costBoard(env, team, contexts).files()
+	return contexts
 }
 
 // EnvironmentFiles renders what an environment has once: the fleet GPU
@@ -168,17 +181,11 @@ func Collisions(p *plan.Plan) diag.List {
 // fleet's.
 func environmentBoards(p *plan.Plan, env *plan.Environment) []*board {
 	var boards []*board
-	byTeam := map[string][]*panels.Context{}
-	var teams []*plan.Team
 	for _, t := range p.TargetsIn(env.Name) {
 		boards = append(boards, workloadBoard(t, &p.Standard))
-		if _, ok := byTeam[t.Team.Name]; !ok {
-			teams = append(teams, t.Team)
-		}
-		byTeam[t.Team.Name] = append(byTeam[t.Team.Name], &panels.Context{Target: t, Standard: &p.Standard, Fixed: true})
 	}
-	for _, team := range teams {
-		boards = append(boards, costBoard(env, team, byTeam[team.Name]))
+	for _, tt := range TeamsIn(p, env) {
+		boards = append(boards, costBoard(env, tt.Team, costContexts(tt.Targets, &p.Standard)))
 	}
 	return append(boards, fleetBoard(env, &p.Standard))
 }

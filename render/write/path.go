@@ -36,20 +36,32 @@ func validateFiles(files []File) ([]File, error) {
 		}
 		folded[lower] = f.Path
 	}
-	for _, f := range files {
-		if !seen[f.Path] {
-			continue // invalid, and path.Dir of an absolute path never reaches "."
-		}
-		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
-			if seen[dir] {
-				errs = append(errs, fmt.Errorf("path %q is a file and also the directory of %q", dir, f.Path))
-			}
-		}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
 	}
+	errs = append(errs, dirClashes(paths, seen)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return files, nil
+}
+
+// dirClashes reports every path of paths that is also the directory of
+// another; seen holds the valid paths, and only those are looked at.
+func dirClashes(paths []string, seen map[string]bool) []error {
+	var errs []error
+	for _, p := range paths {
+		if !seen[p] {
+			continue // invalid, and path.Dir of an absolute path never reaches "."
+		}
+		for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+			if seen[dir] {
+				errs = append(errs, fmt.Errorf("path %q is a file and also the directory of %q", dir, p))
+			}
+		}
+	}
+	return errs
 }
 
 // validatePath accepts only paths that name a file strictly inside the output

@@ -157,7 +157,8 @@ func (s *Session) Put(f File) error {
 			return fmt.Errorf("%s changed while aiobs was rendering; run it again", f.Path)
 		}
 		e.sum, e.link = f.Reused.sum, true
-		return s.record(e)
+		s.record(e)
+		return nil
 	}
 	e.sum = sha256.Sum256(f.Bytes)
 	before, err := s.old.read(f.Path)
@@ -178,7 +179,8 @@ func (s *Session) Put(f File) error {
 		s.diffs[f.Path] = unified(oldName(s.old, f.Path), before, "b/"+f.Path, f.Bytes)
 		s.mu.Unlock()
 	}
-	return s.record(e)
+	s.record(e)
+	return nil
 }
 
 // admit checks f's path against the others and the limits.
@@ -208,11 +210,10 @@ func (s *Session) admit(f File) error {
 	return nil
 }
 
-func (s *Session) record(e entry) error {
+func (s *Session) record(e entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.entries = append(s.entries, e)
-	return nil
 }
 
 // write stages a new file, creating the stage on first use.
@@ -273,20 +274,12 @@ func (s *Session) openStage() error {
 // and the current tree, and works out what to prune, carry and record.
 func (s *Session) settle() (Result, []string, []byte, error) {
 	slices.SortFunc(s.entries, func(a, b entry) int { return cmp.Compare(a.path, b.path) })
-	var errs []error
-	for _, e := range s.entries {
-		for dir := path.Dir(e.path); dir != "."; dir = path.Dir(dir) {
-			if s.seen[dir] {
-				errs = append(errs, fmt.Errorf("path %q is a file and also the directory of %q", dir, e.path))
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return Result{}, nil, nil, errors.Join(errs...)
-	}
 	paths := make([]string, len(s.entries))
 	for i, e := range s.entries {
 		paths[i] = e.path
+	}
+	if errs := dirClashes(paths, s.seen); len(errs) > 0 {
+		return Result{}, nil, nil, errors.Join(errs...)
 	}
 	if err := s.old.conflicts(paths); err != nil {
 		return Result{}, nil, nil, err
